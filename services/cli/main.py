@@ -1,0 +1,53 @@
+"""`tally`: the one command line of Tally (api.md, "Command line").
+
+Sub-command modules import nothing heavy at module level and start nothing:
+servers, engines and clients are made only when a sub-command runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+# sub-command -> (module, function, help)
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "dev": ("services.cli.dev", "main", "everything on one machine (embedded servers if unset)"),
+    "ledger": ("services.cli.serve", "ledger", "the ledger's HTTP API"),
+    "relay": ("services.cli.serve", "relay", "the outbox relays (log and finance -> Kafka)"),
+    "recalc": ("services.cli.serve", "recalc", "the recalc worker and its HTTP API"),
+    "migrate": ("services.cli.admin", "migrate", "apply the database schema"),
+    "token": ("services.cli.admin", "token", "mint API tokens: tally token create --scope …"),
+    "replay": ("services.cli.replay", "main", "rebuild projections from the log and compare"),
+    "audit": ("services.cli.audit", "main", "a project's finances as of a log position"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tally", description=__doc__)
+    subs = parser.add_subparsers(dest="command", required=True)
+    for name, (module, func, help_text) in COMMANDS.items():
+        try:
+            mod = importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name != module:
+                raise
+            continue  # a sub-command this installation does not ship
+        sub = subs.add_parser(name, help=help_text)
+        sub.set_defaults(_target=(module, func))
+        configure = getattr(mod, "configure_" + func, None)
+        if configure is not None:
+            configure(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    module, func = args._target
+    result = getattr(importlib.import_module(module), func)(args)
+    return int(result or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

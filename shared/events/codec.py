@@ -1,0 +1,80 @@
+"""The one codec: every service encodes and decodes events through these functions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import orjson
+
+from shared.events.base import EVENT_TYPES, EventData, as_dict
+from shared.events.envelope import RecordedEvent
+from shared.events.upcasting import upcast
+
+
+class UnknownEventType(ValueError):
+    def __init__(self, name: str) -> None:
+        super().__init__(f"unknown event type {name!r}")
+        self.name = name
+
+
+def event_class(name: str) -> type[EventData]:
+    cls = EVENT_TYPES.get(name)
+    if cls is None:
+        raise UnknownEventType(name)
+    return cls
+
+
+def parse_data(name: str, data: Any) -> EventData:
+    """Validate a client's payload; raises UnknownEventType or pydantic's ValidationError."""
+    return event_class(name).model_validate(data)
+
+
+def encode_data(data: EventData) -> bytes:
+    return orjson.dumps(as_dict(data))
+
+
+def decode_data(name: str, schema_version: int, raw: str | bytes | dict[str, Any]) -> EventData:
+    """Decode a stored payload, upcasting it first when it was written by an older schema."""
+    cls = event_class(name)
+    if schema_version == cls.schema_version:
+        if isinstance(raw, dict):
+            return cls.model_validate(raw)
+        return cls.model_validate_json(raw)
+    payload = raw if isinstance(raw, dict) else orjson.loads(raw)
+    return cls.model_validate(upcast(name, schema_version, cls.schema_version, payload))
+
+
+def schema_header(event: EventData) -> bytes:
+    return f"{event.event_type}/v{event.schema_version}".encode()
+
+
+def envelope_dict(event: RecordedEvent) -> dict[str, Any]:
+    return {
+        "position": event.position,
+        "event_id": event.event_id,
+        "type": event.type,
+        "schema_version": event.schema_version,
+        "stream": event.stream,
+        "version": event.version,
+        "recorded_at": event.recorded_at.isoformat(),
+        "actor": event.actor,
+        "data": as_dict(event.data),
+    }
+
+
+def encode_envelope(event: RecordedEvent) -> bytes:
+    return orjson.dumps(envelope_dict(event))
+
+
+def decode_envelope(raw: bytes | str | dict[str, Any]) -> RecordedEvent:
+    obj = raw if isinstance(raw, dict) else orjson.loads(raw)
+    return RecordedEvent(
+        position=int(obj["position"]),
+        event_id=str(obj["event_id"]),
+        stream=str(obj["stream"]),
+        version=int(obj["version"]),
+        recorded_at=datetime.fromisoformat(obj["recorded_at"]),
+        actor=str(obj["actor"]),
+        data=decode_data(obj["type"], int(obj.get("schema_version", 1)), obj["data"]),
+    )

@@ -1,0 +1,40 @@
+"""The envelope the ledger puts around every appended event (events.md)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from shared.events.base import EventData
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedEvent:
+    """One event of the log, as appended: immutable, totally ordered by position."""
+
+    position: int
+    event_id: str
+    stream: str
+    version: int
+    recorded_at: datetime
+    actor: str
+    data: EventData
+
+    @property
+    def type(self) -> str:
+        return self.data.event_type
+
+    @property
+    def schema_version(self) -> int:
+        return self.data.schema_version
+
+
+def stream_key(stream: str) -> str:
+    """Kafka key of a stream: the project id for project streams, else the stream id."""
+    prefix, _, rest = stream.partition("-")
+    return rest if prefix == "project" else stream
+
+
+def project_of_stream(stream: str) -> str | None:
+    prefix, _, rest = stream.partition("-")
+    return rest if prefix == "project" else None

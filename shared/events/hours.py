@@ -1,0 +1,76 @@
+"""Hour entries and expenses (R2, R3.2)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from pydantic import model_validator
+
+from shared.events.base import EventData, register
+from shared.events.types import Hours, Id, Money
+
+
+@register
+class HoursLogged(EventData):
+    hour_id: Id
+    owner_id: Id
+    task_id: Id | None = None
+    project_id: Id | None = None
+    entry_date: date
+    hours: Hours
+    role_id: Id | None = None
+    counts_as_revenue: bool = True
+
+    @model_validator(mode="after")
+    def _one_target(self) -> HoursLogged:
+        if (self.task_id is None) == (self.project_id is None):
+            raise ValueError("give exactly one of task_id and project_id")
+        return self
+
+
+@register
+class HoursEdited(EventData):
+    hour_id: Id
+    hours: Hours | None = None
+    entry_date: date | None = None
+    role_id: Id | None = None
+    counts_as_revenue: bool | None = None
+
+
+@register
+class HoursDeleted(EventData):
+    hour_id: Id
+
+
+@register
+class ExpenseRecorded(EventData):
+    expense_id: Id
+    project_id: Id
+    task_id: Id | None = None
+    expense_type: str
+    description: str | None = None
+    planned_amount: Money | None = None
+    actual_amount: Money | None = None
+    planned_date: date | None = None
+    paid_date: date | None = None
+    billable: bool = False
+    reimbursable: bool = False
+
+
+@register
+class ExpenseUpdated(EventData):
+    expense_id: Id
+    task_id: Id | None = None
+    expense_type: str | None = None
+    description: str | None = None
+    planned_amount: Money | None = None
+    actual_amount: Money | None = None
+    planned_date: date | None = None
+    paid_date: date | None = None
+    billable: bool | None = None
+    reimbursable: bool | None = None
+
+
+@register
+class ExpenseDeleted(EventData):
+    expense_id: Id

@@ -1,0 +1,60 @@
+"""Settings of every Tally process, from `TALLY_*` environment variables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+_PLACEHOLDERS = {"changeme", "change-me", "secret", "password", "tally", "dev", "test"}
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TALLY_", extra="ignore")
+
+    database_url: str | None = Field(
+        default=None, description="PostgreSQL URL; unset: `tally dev` embeds one"
+    )
+    kafka_bootstrap: str | None = Field(
+        default=None, description="Kafka bootstrap servers; unset: `tally dev` embeds a broker"
+    )
+    token_secret: SecretStr | None = Field(
+        default=None, description="HMAC key that signs API tokens (>= 32 characters)"
+    )
+    currency: str = "USD"
+    data_dir: Path = Path(".tally")
+    host: str = "127.0.0.1"
+    port: int = 8000
+    ledger_topic: str = "tally.ledger.v1"
+    finance_topic: str = "tally.finance.v1"
+    topic_partitions: int = 12
+    consumer_group: str = "tally-recalc"
+    max_body_bytes: int = 5 * 1024 * 1024
+    db_pool_size: int = 10
+    log_level: str = "INFO"
+
+    @field_validator("token_secret")
+    @classmethod
+    def _no_placeholder_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return None
+        secret = value.get_secret_value()
+        if secret.lower() in _PLACEHOLDERS or len(secret) < 32:
+            raise ValueError("TALLY_TOKEN_SECRET must be a random string of 32+ characters")
+        return value
+
+    def require_database_url(self) -> str:
+        if not self.database_url:
+            raise RuntimeError("TALLY_DATABASE_URL is not set")
+        return self.database_url
+
+    def require_kafka_bootstrap(self) -> str:
+        if not self.kafka_bootstrap:
+            raise RuntimeError("TALLY_KAFKA_BOOTSTRAP is not set")
+        return self.kafka_bootstrap
+
+    def require_token_secret(self) -> str:
+        if self.token_secret is None:
+            raise RuntimeError("TALLY_TOKEN_SECRET is not set")
+        return self.token_secret.get_secret_value()

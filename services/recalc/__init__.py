@@ -1,0 +1,1 @@
+"""The recalc service: projections of the log, finance reads."""

@@ -1,0 +1,1 @@
+"""The pure pricing core: rates, reference data, project state, the finance book."""

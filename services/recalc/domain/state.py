@@ -1,0 +1,369 @@
+"""The priced state of one project: plain, mutable lines plus running aggregates.
+
+The worker persists these lines and rebuilds a `ProjectState` with `restore`; the
+aggregates make one hour entry an O(1) update however many entries the project has.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from services.recalc.domain.money import ZERO
+from services.recalc.domain.money import optional_cents as money
+from services.recalc.domain.rates import RateTable
+
+
+@dataclass(frozen=True, slots=True)
+class Assignment:
+    """A task assignment: a user and/or a job role, with an optional allocation (R2)."""
+
+    user_id: str | None
+    role_id: str | None
+    allocation_percent: Decimal | None
+
+
+@dataclass(slots=True)
+class ProjectInfo:
+    project_id: str
+    name: str
+    status: str = "planning"
+    company_id: str | None = None
+    #: Position of the event that attached the company: company rates are read as of
+    #: it unless `follow_company_rate_changes` (R4.5, R10.3).
+    company_attached_at: int | None = None
+    planned_start: date | None = None
+    planned_completion: date | None = None
+    budget: Decimal | None = None
+    fixed_cost: Decimal | None = None
+    fixed_revenue: Decimal | None = None
+    billed_locks_cost: bool = False
+    follow_company_rate_changes: bool = False
+    #: project_role billing overrides by role id (R4.4, R4.6)
+    role_overrides: dict[str, RateTable] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class TaskState:
+    task_id: str
+    project_id: str
+    name: str
+    status: str = "new"
+    planned_hours: Decimal = ZERO
+    planned_start: date | None = None
+    planned_completion: date | None = None
+    cost_type: str = "user_hourly"
+    revenue_type: str = "user_hourly"
+    fixed_hourly_cost: Decimal | None = None
+    revenue_amount: Decimal | None = None
+    assignments: tuple[Assignment, ...] = ()
+    #: The priced plan, each rounded once (R3.3); revenue before cap and fixed parts.
+    planned_cost: Decimal = ZERO
+    planned_hourly_revenue: Decimal = ZERO
+    plan_priced_at: int | None = None
+    #: The billing record holding this task as a fixed-revenue item (R7.1).
+    billing_record_id: str | None = None
+
+
+@dataclass(slots=True)
+class HourEntry:
+    hour_id: str
+    project_id: str
+    task_id: str | None
+    owner_id: str
+    entry_date: date
+    hours: Decimal
+    role_id: str | None
+    counts_as_revenue: bool
+    cost: Decimal
+    revenue: Decimal
+    cost_rate: Decimal | None
+    billing_rate: Decimal | None
+    #: 'user' | 'role' | 'company_role' | 'project_role' | 'task' | None (R10.7)
+    cost_rate_source: str | None
+    billing_rate_source: str | None
+    priced_at: int
+    billing_record_id: str | None = None
+
+
+@dataclass(slots=True)
+class ExpenseState:
+    expense_id: str
+    project_id: str
+    task_id: str | None
+    expense_type: str
+    description: str | None = None
+    planned_amount: Decimal | None = None
+    actual_amount: Decimal | None = None
+    planned_date: date | None = None
+    paid_date: date | None = None
+    billable: bool = False
+    reimbursable: bool = False
+    billing_record_id: str | None = None
+
+
+@dataclass(slots=True)
+class BillingRecordState:
+    billing_record_id: str
+    project_id: str
+    description: str
+    status: str = "not_billed"
+    billing_date: date | None = None
+    po_number: str | None = None
+    invoice_id: str | None = None
+    additional_amount: Decimal | None = None
+    hour_ids: list[str] = field(default_factory=list)
+    expense_ids: list[str] = field(default_factory=list)
+    task_ids: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class LineSums:
+    """Actual hours of one task (or, under key None, of the project itself)."""
+
+    count: int = 0
+    hours: Decimal = ZERO
+    cost: Decimal = ZERO
+    revenue: Decimal = ZERO
+
+
+@dataclass(frozen=True, slots=True)
+class Changes:
+    """What changed since the last `take_changes()`: the worker writes exactly this."""
+
+    info: bool
+    tasks: frozenset[str]
+    removed_tasks: frozenset[str]
+    hours: frozenset[str]
+    removed_hours: frozenset[str]
+    expenses: frozenset[str]
+    removed_expenses: frozenset[str]
+    records: frozenset[str]
+    removed_records: frozenset[str]
+
+    @property
+    def empty(self) -> bool:
+        return not (
+            self.info
+            or self.tasks
+            or self.removed_tasks
+            or self.hours
+            or self.removed_hours
+            or self.expenses
+            or self.removed_expenses
+            or self.records
+            or self.removed_records
+        )
+
+
+class _Tracker:
+    """Ids changed or removed since the last take; a removal cancels a change."""
+
+    __slots__ = ("changed", "removed")
+
+    def __init__(self) -> None:
+        self.changed: set[str] = set()
+        self.removed: set[str] = set()
+
+    def change(self, key: str) -> None:
+        self.changed.add(key)
+        self.removed.discard(key)
+
+    def remove(self, key: str) -> None:
+        self.removed.add(key)
+        self.changed.discard(key)
+
+    def take(self) -> tuple[frozenset[str], frozenset[str]]:
+        out = frozenset(self.changed), frozenset(self.removed)
+        self.changed.clear()
+        self.removed.clear()
+        return out
+
+
+class ProjectState:
+    """All lines of one project, their running sums, and what changed."""
+
+    __slots__ = (
+        "_expense_t",
+        "_hour_t",
+        "_info_changed",
+        "_record_t",
+        "_task_t",
+        "actuals",
+        "expense_actual",
+        "expense_planned",
+        "expenses",
+        "hours",
+        "info",
+        "record_expenses",
+        "record_hours_revenue",
+        "records",
+        "tasks",
+    )
+
+    def __init__(self, info: ProjectInfo) -> None:
+        self.info = info
+        self.tasks: dict[str, TaskState] = {}
+        self.hours: dict[str, HourEntry] = {}
+        self.expenses: dict[str, ExpenseState] = {}
+        self.records: dict[str, BillingRecordState] = {}
+        #: actual hour sums by task id (None: hours on the project itself)
+        self.actuals: dict[str | None, LineSums] = {}
+        self.expense_planned = ZERO
+        self.expense_actual = ZERO
+        #: live R7.2 sums by billing record id
+        self.record_hours_revenue: dict[str, Decimal] = {}
+        self.record_expenses: dict[str, Decimal] = {}
+        self._info_changed = False
+        self._task_t = _Tracker()
+        self._hour_t = _Tracker()
+        self._expense_t = _Tracker()
+        self._record_t = _Tracker()
+
+    @classmethod
+    def restore(
+        cls,
+        info: ProjectInfo,
+        tasks: Iterable[TaskState],
+        hours: Iterable[HourEntry],
+        expenses: Iterable[ExpenseState],
+        records: Iterable[BillingRecordState],
+    ) -> ProjectState:
+        """Rebuild a state (and its sums) from stored lines; nothing counts as changed."""
+        state = cls(info)
+        state.tasks = {t.task_id: t for t in tasks}
+        state.hours = {h.hour_id: h for h in hours}
+        state.expenses = {e.expense_id: e for e in expenses}
+        state.records = {r.billing_record_id: r for r in records}
+        state.rebuild()
+        return state
+
+    # -- aggregates ---------------------------------------------------------------
+
+    def rebuild(self) -> None:
+        """Recompute every running sum from the lines (after a bulk re-price)."""
+        self.actuals = {}
+        self.record_hours_revenue = {}
+        self.record_expenses = {}
+        self.expense_planned = ZERO
+        self.expense_actual = ZERO
+        for hour in self.hours.values():
+            self.account_hour(hour, 1)
+        for expense in self.expenses.values():
+            self.account_expense(expense, 1)
+
+    def account_hour(self, hour: HourEntry, sign: int) -> None:
+        """Add (sign 1) or take away (sign -1) one entry from the sums."""
+        sums = self.actuals.get(hour.task_id)
+        if sums is None:
+            sums = self.actuals[hour.task_id] = LineSums()
+        sums.count += sign
+        if sign > 0:
+            sums.hours += hour.hours
+            sums.cost += hour.cost
+            sums.revenue += hour.revenue
+        else:
+            sums.hours -= hour.hours
+            sums.cost -= hour.cost
+            sums.revenue -= hour.revenue
+        if sums.count == 0:
+            del self.actuals[hour.task_id]
+        record = hour.billing_record_id
+        if record is not None:
+            delta = hour.revenue if sign > 0 else -hour.revenue
+            self.record_hours_revenue[record] = self.record_hours_revenue.get(record, ZERO) + delta
+
+    def account_expense(self, expense: ExpenseState, sign: int) -> None:
+        planned = money(expense.planned_amount)
+        actual = money(expense.actual_amount)
+        if sign < 0:
+            planned, actual = -planned, -actual
+        self.expense_planned += planned
+        self.expense_actual += actual
+        record = expense.billing_record_id
+        if record is not None:
+            self.record_expenses[record] = self.record_expenses.get(record, ZERO) + actual
+
+    def task_actuals(self, task_id: str | None) -> LineSums:
+        return self.actuals.get(task_id) or LineSums()
+
+    # -- lines, with change tracking --------------------------------------------------
+
+    def put_hour(self, hour: HourEntry) -> None:
+        old = self.hours.get(hour.hour_id)
+        if old is not None:
+            self.account_hour(old, -1)
+        self.hours[hour.hour_id] = hour
+        self.account_hour(hour, 1)
+        self._hour_t.change(hour.hour_id)
+
+    def pop_hour(self, hour_id: str) -> HourEntry | None:
+        hour = self.hours.pop(hour_id, None)
+        if hour is not None:
+            self.account_hour(hour, -1)
+            self._hour_t.remove(hour_id)
+        return hour
+
+    def put_expense(self, expense: ExpenseState) -> None:
+        old = self.expenses.get(expense.expense_id)
+        if old is not None:
+            self.account_expense(old, -1)
+        self.expenses[expense.expense_id] = expense
+        self.account_expense(expense, 1)
+        self._expense_t.change(expense.expense_id)
+
+    def pop_expense(self, expense_id: str) -> ExpenseState | None:
+        expense = self.expenses.pop(expense_id, None)
+        if expense is not None:
+            self.account_expense(expense, -1)
+            self._expense_t.remove(expense_id)
+        return expense
+
+    def put_task(self, task: TaskState) -> None:
+        self.tasks[task.task_id] = task
+        self._task_t.change(task.task_id)
+
+    def pop_task(self, task_id: str) -> TaskState | None:
+        task = self.tasks.pop(task_id, None)
+        if task is not None:
+            self._task_t.remove(task_id)
+        return task
+
+    def put_record(self, record: BillingRecordState) -> None:
+        self.records[record.billing_record_id] = record
+        self._record_t.change(record.billing_record_id)
+
+    def touch_info(self) -> None:
+        self._info_changed = True
+
+    def touch_task(self, task_id: str) -> None:
+        self._task_t.change(task_id)
+
+    def touch_hour(self, hour_id: str) -> None:
+        self._hour_t.change(hour_id)
+
+    def touch_expense(self, expense_id: str) -> None:
+        self._expense_t.change(expense_id)
+
+    def touch_record(self, record_id: str) -> None:
+        self._record_t.change(record_id)
+
+    def take_changes(self) -> Changes:
+        tasks, removed_tasks = self._task_t.take()
+        hours, removed_hours = self._hour_t.take()
+        expenses, removed_expenses = self._expense_t.take()
+        records, removed_records = self._record_t.take()
+        info, self._info_changed = self._info_changed, False
+        return Changes(
+            info=info,
+            tasks=tasks,
+            removed_tasks=removed_tasks,
+            hours=hours,
+            removed_hours=removed_hours,
+            expenses=expenses,
+            removed_expenses=removed_expenses,
+            records=records,
+            removed_records=removed_records,
+        )

@@ -1,0 +1,1 @@
+"""The ledger: validates posted events against the log (R9) and appends them."""

@@ -1,0 +1,62 @@
+"""The ledger's composition root: its lifespan and a stand-alone app."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from services.ledger.adapters.event_store import EventStore
+from services.ledger.entrypoints import health
+from services.ledger.entrypoints.http import LedgerState, database_errors, router
+from shared.infra.db import create_engine
+from shared.infra.http import ApiError, install_error_handlers
+from shared.infra.settings import Settings
+
+log = logging.getLogger(__name__)
+
+__all__ = ["create_app", "ledger_lifespan", "router"]
+
+
+@asynccontextmanager
+async def ledger_lifespan(
+    app: FastAPI, settings: Settings, engine: AsyncEngine
+) -> AsyncIterator[None]:
+    """Put the ledger's state on `app.state.ledger`, its write model caught up with the
+    log. A database that is down at start-up is not fatal: every append catches the
+    model up under the log lock anyway, and answers 503 until the database is back."""
+    store = EventStore(engine)
+    try:
+        async with database_errors():
+            await store.load()
+        log.info("ledger write model at position %d", store.model.position)
+    except ApiError:
+        log.warning("database unreachable at start-up; the write model loads on first append")
+    app.state.ledger = LedgerState(store=store, max_body_bytes=settings.max_body_bytes)
+    yield
+
+
+def create_app(settings: Settings) -> FastAPI:
+    """The ledger alone: its routes, health checks, and an engine of its own."""
+    database_url = settings.require_database_url()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = create_engine(database_url, pool_size=settings.db_pool_size)
+        app.state.engine = engine
+        try:
+            async with ledger_lifespan(app, settings, engine):
+                yield
+        finally:
+            await engine.dispose()
+
+    app = FastAPI(title="Tally ledger", version="1", lifespan=lifespan)
+    install_error_handlers(app)
+    app.state.token_secret = settings.require_token_secret()
+    app.state.database_url = database_url
+    app.include_router(router)
+    app.include_router(health.router)
+    return app

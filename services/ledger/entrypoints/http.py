@@ -1,0 +1,198 @@
+"""The ledger's HTTP routes (api.md): append, read the log, ask for recalculations.
+
+Every route finds its state under `request.app.state.ledger` (a `LedgerState`),
+so `tally dev` can mount this router next to the recalc service's.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+import asyncpg
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import ORJSONResponse
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from sqlalchemy.exc import DBAPIError
+
+from services.ledger.adapters.event_store import Appended, EventStore, Pending
+from services.ledger.domain.errors import RuleViolation
+from services.ledger.domain.recalc_split import split_recalculation
+from services.ledger.entrypoints.parsing import (
+    parse_batch,
+    parse_event_id,
+    read_json,
+    schema_error,
+)
+from shared.events import FinancesRecalculationRequested, envelope_dict
+from shared.events.types import Id, RecalcScope
+from shared.infra.auth import Principal
+from shared.infra.db import raw
+from shared.infra.eventlog import read_after
+from shared.infra.http import ApiError, principal, require
+
+log = logging.getLogger(__name__)
+router = APIRouter(tags=["ledger"])
+
+# what "the database is unreachable" looks like from asyncpg and SQLAlchemy
+_UNAVAILABLE = (
+    OSError,
+    TimeoutError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.CannotConnectNowError,
+)
+
+
+@dataclass
+class LedgerState:
+    """Everything the ledger's routes need; lives at `app.state.ledger`."""
+
+    store: EventStore
+    max_body_bytes: int
+
+
+def _state(request: Request) -> LedgerState:
+    state: LedgerState = request.app.state.ledger
+    return state
+
+
+@contextlib.asynccontextmanager
+async def database_errors() -> AsyncIterator[None]:
+    """503 when the database cannot be reached; the append was not made."""
+    try:
+        yield
+    except _UNAVAILABLE as exc:
+        log.warning("database unavailable: %r", exc)
+        raise ApiError(503, "database_unavailable", "the database is unreachable") from exc
+    except DBAPIError as exc:
+        if exc.connection_invalidated or isinstance(exc.orig, _UNAVAILABLE):
+            raise ApiError(503, "database_unavailable", "the database is unreachable") from exc
+        raise
+
+
+def _refused(exc: RuleViolation) -> ApiError:
+    return ApiError(409, exc.code, exc.message, event_index=exc.event_index, field=exc.field)
+
+
+async def _append(state: LedgerState, batch: list[Pending], who: Principal) -> list[Appended]:
+    async with database_errors():
+        return await state.store.append(batch, who.subject)
+
+
+@router.post("/v1/events", status_code=201)
+async def post_events(request: Request, who: Annotated[Principal, Depends(principal)]) -> Any:
+    """Append a batch of 1 to 1,000 events, all or nothing."""
+    state = _state(request)
+    body = await read_json(request, state.max_body_bytes)
+    batch = parse_batch(body, who)
+    try:
+        results = await _append(state, batch, who)
+    except RuleViolation as exc:
+        raise _refused(exc) from None
+    status = 200 if all(r.duplicate for r in results) else 201
+    return ORJSONResponse({"events": [r.as_json() for r in results]}, status_code=status)
+
+
+@router.get("/v1/events")
+async def get_events(
+    request: Request,
+    _: Annotated[Principal, Depends(require("audit:read"))],
+    after: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    stream: str | None = None,
+    type: str | None = None,
+) -> Any:
+    """The log in position order, for audits and for catching up."""
+    store = _state(request).store
+    async with database_errors(), store.engine.connect() as conn:
+        events = await read_after(
+            await raw(conn), after, limit, stream=stream, types=[type] if type else None
+        )
+    next_after = events[-1].position if events else after
+    return ORJSONResponse({"events": [envelope_dict(e) for e in events], "next_after": next_after})
+
+
+class _Recalculate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    scope: RecalcScope = "all"
+    event_id: str | None = None
+
+
+class _BulkRecalculate(_Recalculate):
+    project_ids: tuple[Id, ...] = Field(min_length=1, max_length=1000)
+
+
+async def _recalc_body(request: Request, model: type[_Recalculate]) -> _Recalculate:
+    body = await read_json(request, _state(request).max_body_bytes)
+    try:
+        return model.model_validate({} if body is None else body)
+    except ValidationError as exc:
+        raise schema_error(exc, "", None) from None
+
+
+def _request_id(request: Request, body: _Recalculate) -> uuid.UUID | None:
+    """The retry key: the body's event_id, else the Idempotency-Key header."""
+    given = parse_event_id(body.event_id, None)
+    if given is not None:
+        return given
+    key = request.headers.get("idempotency-key")
+    if not key:
+        return None
+    try:
+        return uuid.UUID(key)
+    except ValueError:
+        return uuid.uuid5(uuid.NAMESPACE_URL, f"tally:recalculate:{key}")
+
+
+async def _request_recalculation(
+    request: Request, who: Principal, body: _Recalculate, project_ids: tuple[str, ...]
+) -> list[Appended]:
+    given = _request_id(request, body)
+    event = FinancesRecalculationRequested(project_ids=project_ids, scope=body.scope)
+    # each part's index is where its project is first named (for errors)
+    batch = [
+        Pending(project_ids.index(part.project_ids[0]), eid, part, client_id=given is not None)
+        for eid, part in split_recalculation(given or uuid.uuid4(), event)
+    ]
+    return await _append(_state(request), batch, who)
+
+
+@router.post("/v1/projects/{project_id}/recalculate", status_code=202)
+async def recalculate_project(
+    project_id: str,
+    request: Request,
+    who: Annotated[Principal, Depends(require("finance:recalculate"))],
+) -> Any:
+    """Append a manual recalculation of one project (R6.2)."""
+    body = await _recalc_body(request, _Recalculate)
+    try:
+        results = await _request_recalculation(request, who, body, (project_id,))
+    except RuleViolation as exc:
+        if exc.code == "unknown_project":
+            raise ApiError(404, exc.code, exc.message) from None
+        raise _refused(exc) from None
+    out: dict[str, Any] = {"position": results[0].position}
+    if results[0].duplicate:
+        out["duplicate"] = True
+    return ORJSONResponse(out, status_code=202)
+
+
+@router.post("/v1/recalculations", status_code=202)
+async def recalculate_projects(
+    request: Request,
+    who: Annotated[Principal, Depends(require("finance:recalculate"))],
+) -> Any:
+    """Append one manual recalculation per named project (a project named twice once)."""
+    body = await _recalc_body(request, _BulkRecalculate)
+    assert isinstance(body, _BulkRecalculate)
+    try:
+        results = await _request_recalculation(request, who, body, body.project_ids)
+    except RuleViolation as exc:
+        field = f"project_ids[{exc.event_index}]" if exc.code == "unknown_project" else None
+        raise ApiError(409, exc.code, exc.message, field=field) from None
+    return ORJSONResponse({"positions": [r.position for r in results]}, status_code=202)

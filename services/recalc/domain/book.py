@@ -1,11 +1,83 @@
-"""The finance book: applies project-stream events to the priced state (R5–R8)."""
+"""The finance book: applies project-stream events to the priced state (R5–R8).
+
+The worker feeds it every project-stream event in position order, after feeding
+the `ReferenceData` at least up to that position; what `apply` returns is what to
+publish on the finance topic (R6.4).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
+from services.recalc.domain import items, projects
+from services.recalc.domain.recalc import recalculate
 from services.recalc.domain.reference import ReferenceData
 from services.recalc.domain.state import Changes, ProjectState
+from services.recalc.domain.step import Recalc, Step, today_of
+from services.recalc.domain.totals import project_totals, record_view, task_view
 from services.recalc.domain.views import PricingObserver, RecordView, TaskView
-from shared.events import EventData, ProjectTotals, RecordedEvent
+from shared.events import (
+    BillingRecordCreated,
+    BillingRecordItemsAdded,
+    BillingRecordItemsRemoved,
+    BillingRecordStatusChanged,
+    BillingRecordUpdated,
+    Cause,
+    EventData,
+    ExpenseDeleted,
+    ExpenseRecorded,
+    ExpenseUpdated,
+    FinancesRecalculated,
+    FinancesRecalculationRequested,
+    HoursDeleted,
+    HoursEdited,
+    HoursLogged,
+    ProjectCreated,
+    ProjectFinancesChanged,
+    ProjectStatusChanged,
+    ProjectTotals,
+    ProjectUpdated,
+    RatesSet,
+    RecordedEvent,
+    TaskCreated,
+    TaskMoved,
+    TaskStatusChanged,
+    TaskUpdated,
+    project_of_stream,
+)
+
+Handler = Callable[[Step, ProjectState, Any], None]
+
+_HANDLERS: dict[type[EventData], Handler] = {
+    ProjectUpdated: projects.project_updated,
+    ProjectStatusChanged: projects.project_status_changed,
+    RatesSet: projects.project_rates_set,
+    TaskCreated: projects.task_created,
+    TaskUpdated: projects.task_updated,
+    TaskStatusChanged: projects.task_status_changed,
+    TaskMoved: projects.task_moved,
+    HoursLogged: items.hours_logged,
+    HoursEdited: items.hours_edited,
+    HoursDeleted: items.hours_deleted,
+    ExpenseRecorded: items.expense_recorded,
+    ExpenseUpdated: items.expense_updated,
+    ExpenseDeleted: items.expense_deleted,
+    BillingRecordCreated: items.record_created,
+    BillingRecordUpdated: items.record_updated,
+    BillingRecordItemsAdded: items.items_added,
+    BillingRecordItemsRemoved: items.items_removed,
+    BillingRecordStatusChanged: items.record_status_changed,
+}
+
+
+def _manual(step: Step, state: ProjectState, data: FinancesRecalculationRequested) -> None:
+    # The ledger appends one event per project, on that project's stream (R6.2):
+    # the stream names the project to recalculate, once (R10.9).
+    step.recalcs.append(Recalc(state.info.project_id, data.scope, "manual"))
+
+
+_HANDLERS[FinancesRecalculationRequested] = _manual
 
 
 class FinanceBook:
@@ -15,24 +87,109 @@ class FinanceBook:
         self.reference = reference
         self.projects: dict[str, ProjectState] = {}
         self.observer: PricingObserver | None = None
+        #: billing record id -> project id, for `record_view`
+        self._record_projects: dict[str, str] = {}
 
     def add(self, state: ProjectState) -> None:
-        raise NotImplementedError
+        """Hold a project restored by the worker."""
+        self.projects[state.info.project_id] = state
+        for record_id in state.records:
+            self._record_projects[record_id] = state.info.project_id
 
     def drop(self, project_id: str) -> None:
-        raise NotImplementedError
+        state = self.projects.pop(project_id, None)
+        if state is not None:
+            for record_id in state.records:
+                self._record_projects.pop(record_id, None)
 
     def apply(self, event: RecordedEvent) -> list[EventData]:
-        raise NotImplementedError
+        """Apply one project-stream event; return what to publish, in order."""
+        data = event.data
+        project_id = project_of_stream(event.stream)
+        if project_id is None:
+            return []
+        step = Step(
+            event=event,
+            reference=self.reference,
+            projects=self.projects,
+            record_projects=self._record_projects,
+            observer=self.observer,
+            today=today_of(event.recorded_at),
+        )
+        if isinstance(data, ProjectCreated):
+            projects.project_created(step, data)
+            return self._published(event, {}, step)
+        handler = _HANDLERS.get(type(data))
+        state = self.projects.get(project_id)
+        if handler is None or state is None:
+            return []
+        touched = [project_id]
+        if isinstance(data, TaskMoved) and data.to_project_id in self.projects:
+            touched.append(data.to_project_id)
+        before = {pid: project_totals(self.projects[pid]) for pid in touched}
+        handler(step, state, data)
+        return self._published(event, before, step)
+
+    def _published(
+        self, event: RecordedEvent, before: dict[str, ProjectTotals], step: Step
+    ) -> list[EventData]:
+        done: list[tuple[Recalc, int, int]] = []
+        seen: set[tuple[str, str]] = set()
+        for recalc in step.recalcs:
+            state = self.projects.get(recalc.project_id)
+            if state is None or (recalc.project_id, recalc.reason) in seen:
+                continue
+            seen.add((recalc.project_id, recalc.reason))
+            counts = recalculate(step, state, recalc.scope)
+            done.append((recalc, counts.hours_repriced, counts.hours_locked))
+        out: list[EventData] = []
+        cause = Cause(type=event.type, position=event.position)
+        after: dict[str, ProjectTotals] = {}
+        touched = list(before) or [project_of_stream(event.stream) or ""]
+        for project_id in touched:
+            if project_id not in self.projects:
+                continue
+            after[project_id] = totals = project_totals(self.projects[project_id])
+            if before.get(project_id) != totals:
+                out.append(
+                    ProjectFinancesChanged(
+                        project_id=project_id,
+                        position=event.position,
+                        totals=totals,
+                        cause=cause,
+                    )
+                )
+        for recalc, repriced, locked in done:
+            pid = recalc.project_id
+            out.append(
+                FinancesRecalculated(
+                    project_id=pid,
+                    scope=recalc.scope,
+                    reason=recalc.reason,
+                    position=event.position,
+                    # Before the event that caused it, so a consumer sees the whole step.
+                    before=before.get(pid) or after[pid],
+                    after=after[pid],
+                    hours_repriced=repriced,
+                    hours_locked=locked,
+                )
+            )
+        return out
 
     def totals(self, project_id: str) -> ProjectTotals:
-        raise NotImplementedError
+        return project_totals(self.projects[project_id])
 
     def task_view(self, project_id: str, task_id: str) -> TaskView:
-        raise NotImplementedError
+        state = self.projects[project_id]
+        return task_view(state, state.tasks[task_id])
+
+    def task_views(self, project_id: str) -> list[TaskView]:
+        state = self.projects[project_id]
+        return [task_view(state, task) for task in state.tasks.values()]
 
     def record_view(self, billing_record_id: str) -> RecordView:
-        raise NotImplementedError
+        state = self.projects[self._record_projects[billing_record_id]]
+        return record_view(state, state.records[billing_record_id])
 
     def take_changes(self, project_id: str) -> Changes:
         return self.projects[project_id].take_changes()

@@ -1,0 +1,105 @@
+"""Planned amounts of a task (R5.4, R10.6): allocation, working days, per-day rates."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+from services.recalc.domain.money import ZERO, cents
+from services.recalc.domain.pricing import Found, Pricer
+from services.recalc.domain.state import Assignment, ProjectInfo, TaskState
+
+_DAY = timedelta(days=1)
+
+
+def plan_days(task: TaskState, info: ProjectInfo, today: date) -> list[date]:
+    """The business dates the planned hours spread over (R5.4, R10.6)."""
+    start, end = task.planned_start, task.planned_completion
+    if start is None and end is None:
+        # All planned hours on one day, weekend or not.
+        return [info.planned_start or today]
+    if start is None or end is None:
+        return [start or end]  # type: ignore[list-item]  # one of them is set
+    days = []
+    day = start
+    while day <= end:
+        days.append(day)
+        day += _DAY
+    working = [d for d in days if d.weekday() < 5]
+    # A range with no weekday spreads over its calendar days; an inverted range
+    # (refused by the ledger) degrades to its start rather than dividing by zero.
+    return working or days or [start]
+
+
+def shares(assignments: tuple[Assignment, ...]) -> list[tuple[Assignment, Decimal, Decimal]]:
+    """(assignment, weight, total weight): equal when no percentage is given or they
+    sum to 0; otherwise a missing percentage counts as 0 (R10.6)."""
+    given = [a.allocation_percent or ZERO for a in assignments]
+    total = sum(given, ZERO)
+    if total == 0:
+        count = Decimal(len(assignments))
+        return [(a, Decimal(1), count) for a in assignments]
+    return [(a, w, total) for a, w in zip(assignments, given, strict=True)]
+
+
+def _rate_sum(found: list[Found]) -> Decimal:
+    return sum((f[0] for f in found if f is not None), ZERO)
+
+
+def price_plan(pricer: Pricer, task: TaskState, today: date) -> tuple[Decimal, Decimal]:
+    """(planned cost, planned hourly revenue), each unrounded over every day and
+    assignment, then rounded once (R3.3). Caps and fixed parts are applied on read."""
+    hours = task.planned_hours
+    if hours == 0:
+        return cents(ZERO), cents(ZERO)
+    cost = ZERO
+    revenue = ZERO
+    fixed_cost = task.cost_type == "fixed_hourly"
+    fixed_revenue = task.revenue_type == "fixed_hourly"
+    # Fixed hourly rates price the planned hours whatever the assignments (R5.4).
+    if fixed_cost and task.fixed_hourly_cost is not None:
+        cost = hours * task.fixed_hourly_cost
+    if fixed_revenue and task.revenue_amount is not None:
+        revenue = hours * task.revenue_amount
+    if task.assignments and not (fixed_cost and fixed_revenue):
+        days = plan_days(task, pricer.info, today)
+        per_day = Decimal(len(days))
+        for assignment, weight, total in shares(task.assignments):
+            if weight == 0:
+                continue
+            costs: list[Found] = []
+            billings: list[Found] = []
+            for day in days:
+                day_cost, day_billing = assignment_rates(pricer, task, assignment, day)
+                costs.append(day_cost)
+                billings.append(day_billing)
+            factor = hours * weight / (total * per_day)
+            if not fixed_cost:
+                cost += _rate_sum(costs) * factor
+            if not fixed_revenue:
+                revenue += _rate_sum(billings) * factor
+    return cents(cost), cents(revenue)
+
+
+def assignment_rates(
+    pricer: Pricer, task: TaskState, assignment: Assignment, day: date
+) -> tuple[Found, Found]:
+    """Rates of one assignment on one day (R10.6): a user assignment follows the owner
+    chain with the assignee as owner and its own role first; a role-only assignment
+    uses its role and nothing else."""
+    user = assignment.user_id
+    if user is not None:
+        return (
+            pricer.owner_cost(task, user, assignment.role_id, day),
+            pricer.owner_billing(task, user, assignment.role_id, day),
+        )
+    role = assignment.role_id
+    cost: Found = None
+    if task.cost_type in ("user_hourly", "role_hourly"):
+        cost = pricer.role_cost(role, day)
+    billing: Found = None
+    if task.revenue_type in ("fixed_revenue", "not_billable", "fixed_hourly"):
+        billing = None
+    else:
+        billing = pricer.role_billing(role, day)
+    return cost, billing

@@ -1,0 +1,134 @@
+"""Project totals (R8), task figures (R5.5) and billing record amounts (R7.2).
+
+All are read from the running sums of `ProjectState`, so they cost O(tasks +
+records), never O(hour entries).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from services.recalc.domain.money import ZERO_CENTS, cents, optional_cents
+from services.recalc.domain.state import BillingRecordState, ProjectState, TaskState
+from services.recalc.domain.views import RecordView, TaskView
+from shared.events import ProjectTotals
+
+CAPPED = frozenset({"user_hourly_cap", "role_hourly_cap"})
+PLUS_FIXED = frozenset({"user_hourly_plus_fixed", "role_hourly_plus_fixed"})
+FIXED_ITEMS = PLUS_FIXED | {"fixed_revenue"}
+
+
+def _cap(task: TaskState, hourly: Decimal) -> Decimal:
+    # R5.5/R10.8: the cap is a total on the hourly revenue; no amount means no cap.
+    if task.revenue_type in CAPPED and task.revenue_amount is not None:
+        return min(hourly, cents(task.revenue_amount))
+    return hourly
+
+
+def _fixed_part(task: TaskState) -> Decimal:
+    """The task's fixed revenue (R5.5): the revenue amount, 0 when missing."""
+    if task.revenue_type in FIXED_ITEMS:
+        return optional_cents(task.revenue_amount)
+    return ZERO_CENTS
+
+
+def task_planned_revenue(task: TaskState) -> Decimal:
+    hourly = ZERO_CENTS if task.revenue_type == "fixed_revenue" else task.planned_hourly_revenue
+    return _cap(task, hourly) + _fixed_part(task)
+
+
+def task_actual_revenue(state: ProjectState, task: TaskState) -> Decimal:
+    hourly = state.task_actuals(task.task_id).revenue
+    realised = _fixed_part(task) if task.status == "complete" else ZERO_CENTS
+    return _cap(task, hourly) + realised
+
+
+def task_view(state: ProjectState, task: TaskState) -> TaskView:
+    sums = state.task_actuals(task.task_id)
+    return TaskView(
+        task_id=task.task_id,
+        project_id=task.project_id,
+        name=task.name,
+        status=task.status,
+        planned_hours=task.planned_hours,
+        actual_hours=sums.hours,
+        planned_cost=task.planned_cost,
+        planned_revenue=task_planned_revenue(task),
+        actual_cost=cents(sums.cost),
+        actual_revenue=task_actual_revenue(state, task),
+    )
+
+
+def record_view(state: ProjectState, record: BillingRecordState) -> RecordView:
+    record_id = record.billing_record_id
+    hours = cents(state.record_hours_revenue.get(record_id, ZERO_CENTS))
+    expenses = cents(state.record_expenses.get(record_id, ZERO_CENTS))
+    fixed = sum(
+        (
+            optional_cents(state.tasks[t].revenue_amount)
+            for t in record.task_ids
+            if t in state.tasks
+        ),
+        ZERO_CENTS,
+    )
+    additional = optional_cents(record.additional_amount)
+    return RecordView(
+        billing_record_id=record_id,
+        project_id=record.project_id,
+        description=record.description,
+        status=record.status,
+        hour_ids=tuple(record.hour_ids),
+        expense_ids=tuple(record.expense_ids),
+        task_ids=tuple(record.task_ids),
+        billable_hours_amount=hours,
+        billable_expenses_amount=expenses,
+        fixed_revenue_amount=fixed,
+        additional_amount=additional,
+        total=hours + expenses + fixed + additional,
+    )
+
+
+def project_totals(state: ProjectState) -> ProjectTotals:
+    """R8, every figure a sum of rounded lines (R3.3)."""
+    info = state.info
+    planned_labor = ZERO_CENTS
+    planned_task_revenue = ZERO_CENTS
+    actual_task_revenue = ZERO_CENTS
+    for task in state.tasks.values():
+        planned_labor += task.planned_cost
+        planned_task_revenue += task_planned_revenue(task)
+        actual_task_revenue += task_actual_revenue(state, task)
+    actual_labor = sum((s.cost for s in state.actuals.values()), ZERO_CENTS)
+    own_hours_revenue = state.task_actuals(None).revenue
+    fixed_cost = optional_cents(info.fixed_cost)
+    fixed_revenue = optional_cents(info.fixed_revenue)
+    planned_expense = cents(state.expense_planned)
+    actual_expense = cents(state.expense_actual)
+    planned_cost = planned_labor + planned_expense + fixed_cost
+    actual_cost = actual_labor + actual_expense + fixed_cost
+    planned_revenue = planned_task_revenue + fixed_revenue
+    # R10.11: project fixed revenue is actual only while the status is exactly complete.
+    realised = fixed_revenue if info.status == "complete" else ZERO_CENTS
+    actual_revenue = actual_task_revenue + own_hours_revenue + realised
+    budget = optional_cents(info.budget)
+    billed = sum(
+        (record_view(state, r).total for r in state.records.values() if r.status == "billed"),
+        ZERO_CENTS,
+    )
+    return ProjectTotals(
+        planned_cost=cents(planned_cost),
+        actual_cost=cents(actual_cost),
+        planned_revenue=cents(planned_revenue),
+        actual_revenue=cents(actual_revenue),
+        planned_labor_cost=cents(planned_labor),
+        actual_labor_cost=cents(actual_labor),
+        planned_expense_cost=planned_expense,
+        actual_expense_cost=actual_expense,
+        fixed_cost=fixed_cost,
+        fixed_revenue=fixed_revenue,
+        planned_profit=cents(planned_revenue - planned_cost),
+        actual_profit=cents(actual_revenue - actual_cost),
+        budget=budget,
+        budget_variance=cents(budget - actual_cost),
+        billed_revenue=cents(billed),
+    )

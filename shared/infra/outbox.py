@@ -1,0 +1,297 @@
+"""Outbox relays: publish a gap-free, commit-ordered table to a Kafka topic.
+
+One relay class, two sources: the ledger's log (`events` -> `tally.ledger.v1`) and
+the recalc service's finance outbox (`finance_outbox` -> `tally.finance.v1`).
+
+Delivery is at least once, in cursor order per key. A relay reads a chunk after its
+stored cursor, produces it, awaits every delivery and only then stores the new
+cursor, so a crash re-sends at most a suffix and never skips. Any error (broker,
+database) drops every client; the relay backs off and resumes from the STORED cursor.
+
+A broker that lost its data (the embedded broker keeps nothing across restarts) is
+detected with `relay_offsets.broker_marker` (see `BrokerMarker`) and the whole
+source is published again from the start; consumers de-duplicate by position.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import asyncpg
+import orjson
+
+from shared.events import encode_envelope, schema_header, stream_key
+from shared.infra import eventlog
+from shared.infra.db import plain_dsn
+from shared.infra.kafka import (
+    end_offsets,
+    make_admin,
+    make_producer,
+    partition_count,
+    recreate_topic,
+)
+from shared.infra.outbox_marker import BrokerMarker, Delivery
+from shared.infra.settings import Settings
+
+log = logging.getLogger(__name__)
+
+CHUNK_SIZE = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxMessage:
+    cursor: int
+    key: bytes
+    value: bytes
+    headers: tuple[tuple[str, bytes], ...]
+
+
+class OutboxSource(Protocol):
+    """A table the relay publishes: `name` is its `relay_offsets` row, `channel` the
+    NOTIFY channel its writers signal on every commit."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def topic(self) -> str: ...
+    @property
+    def channel(self) -> str: ...
+
+    async def read_after(self, conn: Any, after: int, limit: int) -> list[OutboxMessage]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerSource:
+    topic: str
+    name: str = "ledger"
+    channel: str = "tally_log"
+
+    async def read_after(self, conn: Any, after: int, limit: int) -> list[OutboxMessage]:
+        return [
+            OutboxMessage(
+                cursor=e.position,
+                key=stream_key(e.stream).encode(),
+                value=encode_envelope(e),
+                headers=(("schema", schema_header(e.data)),),
+            )
+            for e in await eventlog.read_after(conn, after, limit)
+        ]
+
+
+@dataclass(frozen=True, slots=True)
+class FinanceSource:
+    topic: str
+    name: str = "finance"
+    channel: str = "tally_finance"
+
+    async def read_after(self, conn: Any, after: int, limit: int) -> list[OutboxMessage]:
+        rows = await conn.fetch(
+            "SELECT seq, project_id, position, type, schema_version, payload::text"
+            " FROM finance_outbox WHERE seq > $1 ORDER BY seq LIMIT $2",
+            after,
+            limit,
+        )
+        return [
+            OutboxMessage(
+                cursor=seq,
+                key=project_id.encode(),
+                value=orjson.dumps(
+                    {
+                        "seq": seq,
+                        "type": type_,
+                        "schema_version": version,
+                        "project_id": project_id,
+                        "position": position,
+                        "data": orjson.Fragment(payload),
+                    }
+                ),
+                headers=(("schema", f"{type_}/v{version}".encode()),),
+            )
+            for seq, project_id, position, type_, version, payload in rows
+        ]
+
+
+class OutboxRelay:
+    """Publishes `source` to Kafka until cancelled. Run exactly one per source:
+    two relays would interleave their sends and break the order per key."""
+
+    def __init__(
+        self,
+        source: OutboxSource,
+        database_url: str,
+        bootstrap: str,
+        *,
+        partitions: int,
+        chunk_size: int = CHUNK_SIZE,
+        poll_interval: float = 0.5,
+        backoff_initial: float = 0.2,
+        backoff_max: float = 5.0,
+        timeout: float = 30.0,
+        check_interval: float = 5.0,
+    ) -> None:
+        self.source = source
+        self.dsn = plain_dsn(database_url)
+        self.bootstrap = bootstrap
+        self.partitions = partitions
+        self.chunk_size = chunk_size
+        self.poll_interval = poll_interval
+        self.backoff_initial = backoff_initial
+        self.backoff_max = backoff_max
+        self.timeout = timeout
+        self.check_interval = check_interval
+        #: The stored cursor: everything up to it has been delivered (observability).
+        self.position = 0
+        self._progressed = False
+
+    async def run(self) -> None:
+        delay = self.backoff_initial
+        while True:
+            self._progressed = False
+            try:
+                await self._session()
+            except Exception as exc:
+                log.warning(
+                    "relay %s: %s: %s; retrying in %.1fs",
+                    self.source.name,
+                    type(exc).__name__,
+                    exc,
+                    delay,
+                )
+            delay = self.backoff_initial if self._progressed else min(delay * 2, self.backoff_max)
+            await asyncio.sleep(delay)
+
+    async def _session(self) -> None:
+        """Connect everything, check the broker, then relay until something fails."""
+        conn = await asyncio.wait_for(asyncpg.connect(self.dsn), self.timeout)
+        try:
+            wake = asyncio.Event()
+            await conn.add_listener(self.source.channel, lambda *_: wake.set())
+            position, marker = await self._load(conn)
+            position, marker = await self._check_broker(conn, position, marker)
+            self.position = position
+            producer = make_producer(self.bootstrap)
+            await asyncio.wait_for(producer.start(), self.timeout)
+            loop = asyncio.get_running_loop()
+            next_check = loop.time() + self.check_interval
+            try:
+                while True:
+                    wake.clear()  # before reading, so a commit after the read wakes us
+                    batch = await self.source.read_after(conn, position, self.chunk_size)
+                    if not batch:
+                        with contextlib.suppress(TimeoutError):
+                            await asyncio.wait_for(wake.wait(), self.poll_interval)
+                        if loop.time() >= next_check:
+                            # An idle relay sends nothing that could show a broker
+                            # restart, so it looks for one now and then.
+                            position, marker = await self._check_broker(conn, position, marker)
+                            self.position = position
+                            next_check = loop.time() + self.check_interval
+                        continue
+                    next_check = loop.time() + self.check_interval
+                    sent = await asyncio.wait_for(self._produce(producer, batch), self.timeout)
+                    if marker.regressed(sent):
+                        # Offsets only grow on a broker that keeps its data.
+                        await self._store(conn, position, marker.lost())
+                        raise BrokerDataLost(f"offsets of {self.source.topic} went back")
+                    position, marker = batch[-1].cursor, marker.advanced(sent)
+                    await self._store(conn, position, marker)
+                    self.position = position
+                    self._progressed = True
+            finally:
+                await producer.stop()
+        finally:
+            await conn.close()
+
+    async def _produce(self, producer: Any, batch: Sequence[OutboxMessage]) -> list[Delivery]:
+        futures = [
+            await producer.send(
+                self.source.topic, value=m.value, key=m.key, headers=list(m.headers)
+            )
+            for m in batch
+        ]
+        return [(r.partition, r.offset) for r in await asyncio.gather(*futures)]
+
+    async def _load(self, conn: Any) -> tuple[int, BrokerMarker]:
+        row = await conn.fetchrow(
+            "SELECT position, broker_marker FROM relay_offsets WHERE name = $1",
+            self.source.name,
+        )
+        if row is None:
+            return 0, BrokerMarker(self.source.topic)
+        return int(row[0]), BrokerMarker.parse(row[1], self.source.topic)
+
+    async def _store(self, conn: Any, position: int, marker: BrokerMarker) -> None:
+        await conn.execute(
+            "INSERT INTO relay_offsets (name, position, broker_marker) VALUES ($1, $2, $3)"
+            " ON CONFLICT (name) DO UPDATE"
+            " SET position = EXCLUDED.position, broker_marker = EXCLUDED.broker_marker",
+            self.source.name,
+            position,
+            marker.dump(),
+        )
+
+    async def _check_broker(
+        self, conn: Any, position: int, marker: BrokerMarker
+    ) -> tuple[int, BrokerMarker]:
+        """Make sure the topic exists; when the broker lost what we published, start over."""
+        topic = self.source.topic
+        admin = make_admin(self.bootstrap)
+        await asyncio.wait_for(admin.start(), self.timeout)
+        try:
+            count = await asyncio.wait_for(partition_count(admin, topic), self.timeout)
+            lost = marker.is_lost or (position > 0 and count is None)
+            if not lost and position > 0 and count is not None:
+                if marker.max_partition() >= count:
+                    lost = True
+                elif marker.partitions:
+                    ends = await asyncio.wait_for(
+                        end_offsets(self.bootstrap, topic, marker.partitions), self.timeout
+                    )
+                    lost = marker.behind(ends)
+            if count is None or (lost and count != self.partitions):
+                # A topic the broker auto-created has its defaults, not ours: replace it.
+                count = await asyncio.wait_for(
+                    recreate_topic(admin, topic, self.partitions), self.timeout
+                )
+        finally:
+            await admin.close()
+        if lost:
+            log.warning(
+                "relay %s: the broker lost %s (it had up to cursor %d): publishing it again",
+                self.source.name,
+                topic,
+                position,
+            )
+            position, marker = 0, BrokerMarker(topic)
+            await self._store(conn, position, marker)
+        return position, marker
+
+
+class BrokerDataLost(RuntimeError):
+    pass
+
+
+def relays_for(settings: Settings) -> list[OutboxRelay]:
+    """The two relays of a Tally installation, from its settings."""
+    database_url = settings.require_database_url()
+    bootstrap = settings.require_kafka_bootstrap()
+    sources: list[OutboxSource] = [
+        LedgerSource(settings.ledger_topic),
+        FinanceSource(settings.finance_topic),
+    ]
+    return [
+        OutboxRelay(s, database_url, bootstrap, partitions=settings.topic_partitions)
+        for s in sources
+    ]
+
+
+async def run_relays(relays: Sequence[OutboxRelay]) -> None:
+    """Run every relay until cancelled (each retries its own failures forever)."""
+    async with asyncio.TaskGroup() as group:
+        for relay in relays:
+            group.create_task(relay.run(), name=f"relay-{relay.source.name}")

@@ -1,0 +1,78 @@
+"""`python -m bench [--quick | --smoke] [--output PATH]`: Tally's speed beside the
+machine's own limits (issue 5). Prints one table and writes it to BENCHMARKS.md."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+
+from bench.report import mib, render, render_rss, write_markdown
+from bench.runner import run_all
+from bench.sizes import FULL, QUICK, SMOKE
+
+NOTES = [
+    "Tally runs as separate processes (`tally ledger`, `tally relay`, `tally recalc`), started"
+    " by the harness against a fresh, migrated database and a broker of the run's own; the"
+    " load generator (httpx, HTTP/1.1 keep-alive, orjson bodies) is the harness process.",
+    "The recalc worker is started after the two ingest scenarios, so that their figures"
+    " measure the ledger (and the relay) alone, as on separate machines; it then catches up"
+    " with the whole log before the other scenarios.",
+    "Batched ingest: 100 events a request, 4 requests in flight; ~80 % HoursLogged, the rest"
+    " HoursEdited, ExpenseRecorded, TaskUpdated (planned hours), BillingRecordCreated and"
+    " BillingRecordItemsAdded. Limit: asyncpg `executemany` of the same rows (a prefix of"
+    " them in a full run) into a table with the log's columns and no index or constraint.",
+    "Single-event ingest: HoursLogged on side projects (outside the bulk set), 16 clients"
+    " each waiting for its answer. Limit: one INSERT per transaction from 16 connections.",
+    "Recalculations: a role's billing rate changes, then `POST /v1/projects/{id}/recalculate`"
+    " (or `/v1/recalculations` with every bulk project); the time runs until the"
+    " `FinancesRecalculated` of each project is on `tally.finance.v1`. Limit: one SQL"
+    " statement over a bare copy of the same hour entries (`bench.limits.PRICING_SQL`):"
+    " user rate else primary-role rate, cost and billing, each by a `daterange @> entry_date`"
+    " join, rounded and written to a table; the better of two runs.",
+    "Replay: wall time of `tally replay` (process start-up included). Limit:"
+    " `shared.infra.eventlog.read_after` in batches of 10,000 with decoding, no projection.",
+    "Freshness: single HoursLogged at a steady rate; latency = the `ProjectFinancesChanged`"
+    " whose cause is that event's position arriving on `tally.finance.v1`, minus the moment"
+    " the POST was sent. Limit: sequential bare produce -> consume round trips.",
+    "Memory: RSS of `tally recalc` (with any children), sampled every 50 ms; the peak during"
+    " the bulk recalculation beside the RSS at its start.",
+]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--quick", action="store_true", help="a smaller run, under two minutes")
+    group.add_argument("--smoke", action="store_true", help="a tiny run that checks the harness")
+    parser.add_argument("--output", type=Path, default=None, help="default: BENCHMARKS.md")
+    args = parser.parse_args(argv)
+    size = SMOKE if args.smoke else QUICK if args.quick else FULL
+    output = args.output or (None if args.smoke else Path("BENCHMARKS.md"))
+
+    run, pg_version = asyncio.run(run_all(size))
+    rows = list(run.rows.values())
+    peaks = {name: p.peak_rss for name, p in run.procs.items()}
+    if run.replay_rss:
+        peaks["replay"] = run.replay_rss
+    notes = NOTES + run.notes
+    if size is not FULL:
+        notes.append(f"A `{size.name}` run: every figure is for the scaled-down sizes.")
+    print()
+    print(render(rows))
+    print()
+    print(render_rss(peaks))
+    for note in run.notes:
+        print(f"- {note}")
+    print(f"(process logs in {run.log_dir})")
+    if output is not None:
+        command = " ".join(["python -m bench", *(sys.argv[1:] if argv is None else argv)])
+        write_markdown(output, command.strip(), size.name, rows, peaks, pg_version, notes)
+        print(f"written to {output}")
+    _ = mib
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,134 @@
+"""The load generator: httpx AsyncClient (HTTP/1.1, keep-alive) with orjson bodies,
+driving Tally only through its public HTTP API (api.md)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import orjson
+
+JSON = {"content-type": "application/json"}
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What a run of requests did: appended events, failures, the highest position."""
+
+    events: int = 0
+    failed_requests: int = 0
+    first_error: str = ""
+    last_position: int = 0
+    latencies: list[float] = field(default_factory=list)
+
+    def fail(self, response: httpx.Response | None, error: str = "") -> None:
+        self.failed_requests += 1
+        if not self.first_error:
+            if response is not None:
+                error = f"HTTP {response.status_code}: {response.text[:200]}"
+            self.first_error = error
+
+
+class TallyClient:
+    def __init__(self, ledger_url: str, reads_url: str, token: str, connections: int) -> None:
+        self.ledger_url = ledger_url
+        self.reads_url = reads_url
+        self.http = httpx.AsyncClient(
+            headers={"authorization": f"Bearer {token}"},
+            limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections),
+            timeout=httpx.Timeout(120.0),
+        )
+
+    async def close(self) -> None:
+        await self.http.aclose()
+
+    async def post_events(self, body: bytes, outcome: Outcome) -> list[int]:
+        """Post one batch body; returns the positions appended (empty on failure)."""
+        try:
+            response = await self.http.post(
+                f"{self.ledger_url}/v1/events", content=body, headers=JSON
+            )
+        except httpx.HTTPError as exc:
+            outcome.fail(None, f"{type(exc).__name__}: {exc}")
+            return []
+        if response.status_code not in (200, 201):
+            outcome.fail(response)
+            return []
+        positions = [int(e["position"]) for e in orjson.loads(response.content)["events"]]
+        outcome.events += len(positions)
+        if positions:
+            outcome.last_position = max(outcome.last_position, max(positions))
+        return positions
+
+    async def post_all(self, bodies: list[bytes], concurrency: int) -> tuple[Outcome, float]:
+        """Post every body with `concurrency` requests in flight; (outcome, seconds)."""
+        outcome = Outcome()
+        queue = iter(bodies)
+
+        async def worker() -> None:
+            for item in queue:  # one shared iterator: each body is taken once
+                await self.post_events(item, outcome)
+
+        start = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        return outcome, time.perf_counter() - start
+
+    async def post_singles(
+        self, envelopes: list[dict[str, Any]], clients: int
+    ) -> tuple[Outcome, float]:
+        """`clients` concurrent clients, one event a request, each waiting for its answer."""
+        outcome = Outcome()
+
+        async def client(mine: list[dict[str, Any]]) -> None:
+            for env in mine:
+                t0 = time.perf_counter()
+                if await self.post_events(orjson.dumps({"events": [env]}), outcome):
+                    outcome.latencies.append(time.perf_counter() - t0)
+
+        start = time.perf_counter()
+        await asyncio.gather(*(client(envelopes[i::clients]) for i in range(clients)))
+        return outcome, time.perf_counter() - start
+
+    async def recalculate(self, project_id: str) -> int:
+        response = await self.http.post(
+            f"{self.ledger_url}/v1/projects/{project_id}/recalculate",
+            content=orjson.dumps({"scope": "all"}),
+            headers=JSON,
+        )
+        if response.status_code != 202:
+            raise RuntimeError(f"recalculate: HTTP {response.status_code}: {response.text[:200]}")
+        return int(response.json()["position"])
+
+    async def recalculate_many(self, project_ids: list[str]) -> list[int]:
+        response = await self.http.post(
+            f"{self.ledger_url}/v1/recalculations",
+            content=orjson.dumps({"project_ids": project_ids, "scope": "all"}),
+            headers=JSON,
+        )
+        if response.status_code != 202:
+            raise RuntimeError(
+                f"recalculations: HTTP {response.status_code}: {response.text[:200]}"
+            )
+        return [int(p) for p in response.json()["positions"]]
+
+    async def caught_up(self, project_id: str, position: int, patience: float) -> bool:
+        """Wait until the reads include `position` (api.md, read-your-writes)."""
+        deadline = time.monotonic() + patience
+        url = f"{self.reads_url}/v1/projects/{project_id}/finances"
+        while time.monotonic() < deadline:
+            wait_ms = int(max(100, min(5000, (deadline - time.monotonic()) * 1000)))
+            try:
+                response = await self.http.get(
+                    url, params={"min_position": position, "wait_ms": wait_ms}
+                )
+            except httpx.HTTPError:
+                await asyncio.sleep(0.2)
+                continue
+            if response.status_code == 200:
+                return True
+            if response.status_code != 409:
+                await asyncio.sleep(0.2)
+        return False

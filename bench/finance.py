@@ -1,0 +1,106 @@
+"""Watching `tally.finance.v1` as a downstream consumer would: every partition, no
+group, from the beginning. Only what a scenario waits for is decoded and kept."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from typing import Any
+
+import orjson
+from aiokafka import AIOKafkaConsumer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+from bench.limits import CONSUMER_OPTIONS
+
+
+async def ensure_topics(bootstrap: str, topics: list[str], partitions: int) -> None:
+    """Create Tally's topics with Tally's partition count before anyone names them:
+    the broker would otherwise auto-create them with its own default."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [NewTopic(t, partitions, 1) for t in topics if t not in existing]
+        if missing:
+            await admin.create_topics(missing)
+    finally:
+        await admin.close()
+
+
+def _decode(schema: str, value: bytes) -> tuple[str, dict[str, Any]]:
+    obj = orjson.loads(value)
+    if isinstance(obj, dict) and isinstance(obj.get("data"), dict) and "type" in obj:
+        return str(obj["type"]), obj["data"]  # an envelope around the data
+    return schema.split("/")[0], obj
+
+
+class FinanceWatch:
+    def __init__(self, bootstrap: str, topic: str) -> None:
+        self.consumer = AIOKafkaConsumer(
+            topic, bootstrap_servers=bootstrap, group_id=None, **CONSUMER_OPTIONS
+        )
+        self.messages = 0
+        self.recalculated: dict[tuple[str, int], float] = {}
+        self.changed: dict[int, float] = {}  # cause position -> first arrival
+        self.watch_changes = False
+        self._news = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        await self.consumer.start()
+        self._task = asyncio.create_task(self._run())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await self.consumer.stop()
+
+    async def _run(self) -> None:
+        while True:
+            batches = await self.consumer.getmany(timeout_ms=200, max_records=5000)
+            now = time.perf_counter()
+            for records in batches.values():
+                for msg in records:
+                    self._take(msg, now)
+            if batches:
+                self._news.set()
+
+    def _take(self, msg: Any, now: float) -> None:
+        self.messages += 1
+        schema = next((v.decode() for k, v in (msg.headers or ()) if k == "schema"), "")
+        if schema.startswith("ProjectFinancesChanged") and not self.watch_changes:
+            return  # the bulk of the topic: not decoded unless freshness is measured
+        kind, data = _decode(schema, msg.value)
+        if kind == "FinancesRecalculated":
+            self.recalculated.setdefault((str(data["project_id"]), int(data["position"])), now)
+        elif kind == "ProjectFinancesChanged" and self.watch_changes:
+            cause = data.get("cause") or {}
+            if "position" in cause:
+                self.changed.setdefault(int(cause["position"]), now)
+
+    async def wait_changes(self, positions: set[int], patience: float) -> None:
+        """Until a ProjectFinancesChanged caused by each of `positions` arrived."""
+        deadline = time.monotonic() + patience
+        while not positions <= self.changed.keys():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            self._news.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._news.wait(), min(left, 1.0))
+
+    async def wait_recalculated(self, keys: set[tuple[str, int]], patience: float) -> float | None:
+        """perf_counter time when the last of `keys` arrived, or None after `patience` s."""
+        deadline = time.monotonic() + patience
+        while not keys <= self.recalculated.keys():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None
+            self._news.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._news.wait(), min(left, 1.0))
+        return max(self.recalculated[k] for k in keys)

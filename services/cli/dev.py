@@ -1,0 +1,177 @@
+"""`tally dev` (what `make run` runs): the whole system in one process on one machine.
+
+What is not configured is embedded: PostgreSQL in `<data_dir>/pg` (kept across
+restarts, so the log survives), a Kafka-compatible broker (memory only: it comes
+back empty, and the relays publish the log again), and a token secret kept in
+`<data_dir>/token_secret`. One HTTP app serves the ledger's and the recalc
+service's routes; the recalc worker and both outbox relays run alongside it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import importlib
+import logging
+import os
+import secrets
+from collections.abc import AsyncIterator
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from fastapi import FastAPI
+from pydantic import SecretStr
+
+from services.cli.serve import make_server, serve_until_signal, setup_logging
+from shared.infra.auth import SCOPES, create_token
+from shared.infra.db import create_engine
+from shared.infra.embedded import EmbeddedBroker, EmbeddedPostgres
+from shared.infra.http import install_error_handlers
+from shared.infra.kafka import ensure_topics
+from shared.infra.migrate import upgrade
+from shared.infra.outbox import relays_for, run_relays
+from shared.infra.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def configure_main(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", default=None, help="listen address (default TALLY_HOST)")
+    parser.add_argument("--port", type=int, default=None, help="port (default TALLY_PORT)")
+
+
+def main(args: argparse.Namespace) -> int:
+    settings = Settings()
+    setup_logging(settings)
+    if getattr(args, "host", None):
+        settings = settings.model_copy(update={"host": args.host})
+    if getattr(args, "port", None):
+        settings = settings.model_copy(update={"port": args.port})
+    data_dir = settings.data_dir.resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    with contextlib.ExitStack() as stack:
+        try:
+            settings = _start_servers(settings, data_dir, stack)
+            upgrade(settings.require_database_url())
+            asyncio.run(_serve(settings))
+        except KeyboardInterrupt:  # Ctrl-C before the server took over the signals
+            log.info("interrupted during start-up")
+    print("Tally stopped.", flush=True)
+    return 0
+
+
+def _start_servers(settings: Settings, data_dir: Path, stack: contextlib.ExitStack) -> Settings:
+    """Start what is not configured; everything started is stopped when `stack` closes."""
+    update: dict[str, Any] = {}
+    if not settings.database_url:
+        pg = EmbeddedPostgres(data_dir / "pg")
+        stack.callback(_quietly, pg.stop, "PostgreSQL")
+        update["database_url"] = pg.start()
+        log.info("embedded PostgreSQL in %s", data_dir / "pg")
+    if not settings.kafka_bootstrap:
+        broker = EmbeddedBroker()
+        stack.callback(_quietly, broker.stop, "the broker")
+        update["kafka_bootstrap"] = broker.start(log_path=data_dir / "broker.log")
+        log.info("embedded broker at %s (memory only)", broker.bootstrap)
+    if settings.token_secret is None:
+        update["token_secret"] = SecretStr(_token_secret(data_dir / "token_secret"))
+    return settings.model_copy(update=update)
+
+
+def _quietly(stop: Any, what: str) -> None:
+    try:
+        stop()
+    except Exception:
+        log.exception("could not stop %s cleanly", what)
+
+
+def _token_secret(path: Path) -> str:
+    """The secret kept in `path`, made (readable by its owner only) on first use."""
+    if path.exists():
+        return path.read_text().strip()
+    secret = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(secret + "\n")
+    return secret
+
+
+def _optional(module: str) -> ModuleType | None:
+    """A module of the recalc service, or None while it is not written yet."""
+    try:
+        return importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        if exc.name is None or not module.startswith(exc.name):
+            raise
+        return None
+
+
+def build_app(settings: Settings) -> FastAPI:
+    """One app: the ledger's routes and the recalc service's, health, the relays."""
+    from services.ledger.app import ledger_lifespan
+    from services.ledger.entrypoints import health
+    from services.ledger.entrypoints.http import router as ledger_router
+
+    database_url = settings.require_database_url()
+    recalc_app = _optional("services.recalc.app")
+    recalc_http = _optional("services.recalc.entrypoints.http")
+    if recalc_app is None or recalc_http is None:
+        log.warning("the recalc service is not available: serving the ledger only")
+        recalc_app = recalc_http = None
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = create_engine(database_url, pool_size=settings.db_pool_size)
+        app.state.engine = engine
+        async with contextlib.AsyncExitStack() as stack:
+            stack.push_async_callback(engine.dispose)
+            # Made here with our partition count, before any consumer's metadata
+            # request lets the broker auto-create them with its defaults.
+            await ensure_topics(
+                settings.require_kafka_bootstrap(),
+                [settings.ledger_topic, settings.finance_topic],
+                settings.topic_partitions,
+            )
+            await stack.enter_async_context(ledger_lifespan(app, settings, engine))
+            if recalc_app is not None:
+                await stack.enter_async_context(recalc_app.recalc_lifespan(app, settings, engine))
+            relays = asyncio.create_task(run_relays(relays_for(settings)), name="relays")
+            stack.push_async_callback(_cancel, relays)
+            yield
+
+    app = FastAPI(title="Tally", version="1", lifespan=lifespan)
+    install_error_handlers(app)
+    app.state.token_secret = settings.require_token_secret()
+    app.state.database_url = database_url
+    app.include_router(ledger_router)
+    if recalc_http is not None:
+        app.include_router(recalc_http.router)
+    app.include_router(health.router)
+    return app
+
+
+async def _cancel(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+async def _serve(settings: Settings) -> None:
+    server = make_server(build_app(settings), settings.host, settings.port, settings)
+    server.on_ready = lambda: _print_ready(settings)
+    await serve_until_signal(server)
+
+
+def _print_ready(settings: Settings) -> None:
+    url = f"http://{settings.host}:{settings.port}"
+    token = create_token(settings.require_token_secret(), "dev", list(SCOPES))
+    print(
+        f"\nTally is ready at {url}  (API docs: {url}/docs)\n"
+        f"TALLY_TOKEN={token}\n"
+        f"Try:\n"
+        f'  curl -s -H "Authorization: Bearer $TALLY_TOKEN" "{url}/v1/events?limit=10"\n'
+        f"Stop with Ctrl-C.\n",
+        flush=True,
+    )

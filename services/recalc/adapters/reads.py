@@ -1,0 +1,83 @@
+"""Read queries of the finance routes: the live projection, and how far it is caught up."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from services.recalc.adapters.store import ProjectionStore
+
+
+class ProjectionReader:
+    """What the routes read, from one projection schema. (`as_of` reads, a later
+    issue, will be a second reader with the same methods, fed by a replay.)"""
+
+    def __init__(self, store: ProjectionStore) -> None:
+        self.store = store
+
+    async def applied_position(self, conn: Any, project_id: str) -> int | None:
+        value = await conn.fetchval(
+            f"SELECT applied_position FROM {self.store.table('projects')} WHERE project_id = $1",
+            project_id,
+        )
+        return None if value is None else int(value)
+
+    async def includes(self, conn: Any, project_id: str, position: int) -> bool:
+        """Does the projection of `project_id` include log position `position`?
+
+        Yes when it is applied that far, or when the log is that long and no event in
+        (applied, position] touches the project (its stream, or a task moved into it):
+        the same WHERE clauses as `eventlog.read_for_projects`."""
+        applied = await self.applied_position(conn, project_id) or 0
+        if applied >= position:
+            return True
+        return bool(
+            await conn.fetchval(
+                "SELECT (SELECT position FROM log_head) >= $2 AND NOT EXISTS ("
+                " SELECT 1 FROM events WHERE position > $1 AND position <= $2"
+                " AND (stream = $3 OR (type = 'TaskMoved' AND data->>'to_project_id' = $4)))",
+                applied,
+                position,
+                f"project-{project_id}",
+                project_id,
+            )
+        )
+
+    async def project(self, conn: Any, project_id: str) -> Any:
+        return await conn.fetchrow(
+            f"SELECT * FROM {self.store.table('projects')} WHERE project_id = $1", project_id
+        )
+
+    async def tasks(self, conn: Any, project_id: str) -> list[Any]:
+        return list(
+            await conn.fetch(
+                f"SELECT * FROM {self.store.table('tasks')} WHERE project_id = $1 ORDER BY task_id",
+                project_id,
+            )
+        )
+
+    async def hours(self, conn: Any, project_id: str) -> list[Any]:
+        # locked_by: the record holding the entry, while that record is billed (R7.3).
+        return list(
+            await conn.fetch(
+                f"SELECT h.*, CASE WHEN r.status = 'billed' THEN r.billing_record_id END"
+                f" AS locked_by FROM {self.store.table('hours')} h"
+                f" LEFT JOIN {self.store.table('billing_records')} r"
+                " ON r.billing_record_id = h.billing_record_id"
+                " WHERE h.project_id = $1 ORDER BY h.entry_date, h.hour_id",
+                project_id,
+            )
+        )
+
+    async def record(self, conn: Any, record_id: str) -> Any:
+        return await conn.fetchrow(
+            f"SELECT * FROM {self.store.table('billing_records')} WHERE billing_record_id = $1",
+            record_id,
+        )
+
+    async def record_project(self, conn: Any, record_id: str) -> str | None:
+        value = await conn.fetchval(
+            "SELECT stream FROM events WHERE type = 'BillingRecordCreated'"
+            " AND data->>'billing_record_id' = $1 LIMIT 1",
+            record_id,
+        )
+        return None if value is None else str(value).removeprefix("project-")

@@ -1,0 +1,270 @@
+"""The projection tables: set-based loads and writes, one schema named by the caller.
+
+Every statement names its schema from `ProjectionStore.schema` (default `projection`)
+so that `tally replay` can fill `projection_next` with the same code. Writes are one
+statement per table per transaction (`unnest` of one array per column), never one
+round trip per row.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from services.recalc.adapters.rows import (
+    EXPENSE,
+    HOUR,
+    PROJECT,
+    RECORD,
+    RECORD_ITEMS,
+    RECORD_VIEW,
+    TASK,
+    TASK_VIEW,
+    TOTAL_COLUMNS,
+    TOTAL_FIELDS,
+    Column,
+    expense_from,
+    hour_from,
+    info_from,
+    record_from,
+    record_view_from,
+    task_from,
+    task_view_from,
+    totals_from,
+)
+from services.recalc.domain.state import (
+    BillingRecordState,
+    ExpenseState,
+    HourEntry,
+    ProjectInfo,
+    ProjectState,
+    TaskState,
+)
+from services.recalc.domain.views import RecordView, TaskView
+from shared.events import ProjectTotals
+
+_SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
+
+
+@dataclass(slots=True)
+class Stored:
+    """One project as stored: its lines, and the views and totals last written."""
+
+    state: ProjectState
+    applied: int
+    totals: ProjectTotals | None
+    task_views: dict[str, TaskView] = field(default_factory=dict)
+    record_views: dict[str, RecordView] = field(default_factory=dict)
+
+    @property
+    def weight(self) -> int:
+        """What the cache bounds: lines held in memory."""
+        s = self.state
+        return 1 + len(s.hours) + len(s.tasks) + len(s.expenses) + len(s.records)
+
+
+@dataclass(slots=True)
+class Writes:
+    """Everything one transaction writes, gathered across projects."""
+
+    projects: list[tuple[ProjectInfo, int, ProjectTotals]] = field(default_factory=list)
+    tasks: list[tuple[TaskState, TaskView]] = field(default_factory=list)
+    hours: list[HourEntry] = field(default_factory=list)
+    expenses: list[ExpenseState] = field(default_factory=list)
+    records: list[tuple[BillingRecordState, RecordView]] = field(default_factory=list)
+    # (project_id, line id) pairs: a moved line is deleted from its source only
+    removed_tasks: list[tuple[str, str]] = field(default_factory=list)
+    removed_hours: list[tuple[str, str]] = field(default_factory=list)
+    removed_expenses: list[tuple[str, str]] = field(default_factory=list)
+    removed_records: list[tuple[str, str]] = field(default_factory=list)
+
+
+class _Row:
+    """Adapts (line, view) pairs so one column list can read both."""
+
+    __slots__ = ("line", "view")
+
+    def __init__(self, line: Any, view: Any) -> None:
+        self.line = line
+        self.view = view
+
+
+def _param_type(column: Column) -> str:
+    return "text" if column.pg_type in ("jsonb", "text[]") else column.pg_type
+
+
+def _select_expr(column: Column, alias: str) -> str:
+    if column.pg_type == "jsonb":
+        return f"{alias}::jsonb"
+    if column.pg_type == "text[]":
+        return f"ARRAY(SELECT jsonb_array_elements_text({alias}::jsonb))"
+    return alias
+
+
+class ProjectionStore:
+    def __init__(self, schema: str = "projection") -> None:
+        if not _SCHEMA_NAME.match(schema):
+            raise ValueError(f"bad schema name {schema!r}")
+        self.schema = schema
+
+    def table(self, name: str) -> str:
+        return f"{self.schema}.{name}"
+
+    # -- reads ----------------------------------------------------------------------
+
+    async def applied_positions(self, conn: Any, project_ids: Sequence[str]) -> dict[str, int]:
+        rows = await conn.fetch(
+            f"SELECT project_id, applied_position FROM {self.table('projects')}"
+            " WHERE project_id = ANY($1::text[])",
+            list(project_ids),
+        )
+        return {r["project_id"]: int(r["applied_position"]) for r in rows}
+
+    async def load(self, conn: Any, project_ids: Sequence[str]) -> dict[str, Stored]:
+        """The stored projects among `project_ids` (one query per table)."""
+        ids = list(project_ids)
+        if not ids:
+            return {}
+        where = "WHERE project_id = ANY($1::text[])"
+        projects = await conn.fetch(f"SELECT * FROM {self.table('projects')} {where}", ids)
+        if not projects:
+            return {}
+        tasks = await conn.fetch(f"SELECT * FROM {self.table('tasks')} {where}", ids)
+        hours = await conn.fetch(f"SELECT * FROM {self.table('hours')} {where}", ids)
+        expenses = await conn.fetch(f"SELECT * FROM {self.table('expenses')} {where}", ids)
+        records = await conn.fetch(f"SELECT * FROM {self.table('billing_records')} {where}", ids)
+        by_project: dict[str, dict[str, list[Any]]] = {
+            r["project_id"]: {"t": [], "h": [], "e": [], "r": []} for r in projects
+        }
+        for key, rows in (("t", tasks), ("h", hours), ("e", expenses), ("r", records)):
+            for row in rows:
+                bucket = by_project.get(row["project_id"])
+                if bucket is not None:
+                    bucket[key].append(row)
+        out: dict[str, Stored] = {}
+        for row in projects:
+            pid = row["project_id"]
+            bucket = by_project[pid]
+            state = ProjectState.restore(
+                info_from(row),
+                (task_from(t) for t in bucket["t"]),
+                (hour_from(h) for h in bucket["h"]),
+                (expense_from(e) for e in bucket["e"]),
+                (record_from(r) for r in bucket["r"]),
+            )
+            out[pid] = Stored(
+                state=state,
+                applied=int(row["applied_position"]),
+                totals=totals_from(row),
+                task_views={t["task_id"]: task_view_from(t) for t in bucket["t"]},
+                record_views={r["billing_record_id"]: record_view_from(r) for r in bucket["r"]},
+            )
+        return out
+
+    # -- writes ---------------------------------------------------------------------
+
+    async def write(self, conn: Any, writes: Writes) -> None:
+        """Deletes first (a moved line is removed from its source, then upserted)."""
+        await self._delete(conn, "tasks", "task_id", writes.removed_tasks)
+        await self._delete(conn, "hours", "hour_id", writes.removed_hours)
+        await self._delete(conn, "expenses", "expense_id", writes.removed_expenses)
+        await self._delete(conn, "billing_records", "billing_record_id", writes.removed_records)
+        await self._upsert_projects(conn, writes.projects)
+        await self._upsert(
+            conn,
+            "tasks",
+            "task_id",
+            _wrap(TASK, TASK_VIEW),
+            [_Row(t, v) for t, v in writes.tasks],
+        )
+        await self._upsert(conn, "hours", "hour_id", HOUR, writes.hours)
+        await self._upsert(conn, "expenses", "expense_id", EXPENSE, writes.expenses)
+        await self._upsert(
+            conn,
+            "billing_records",
+            "billing_record_id",
+            _wrap(RECORD + RECORD_ITEMS, RECORD_VIEW),
+            [_Row(r, v) for r, v in writes.records],
+        )
+
+    async def _delete(
+        self, conn: Any, table: str, key: str, pairs: Iterable[tuple[str, str]]
+    ) -> None:
+        pairs = list(pairs)
+        if not pairs:
+            return
+        await conn.execute(
+            f"DELETE FROM {self.table(table)} t USING unnest($1::text[], $2::text[]) AS d(p, k)"
+            f" WHERE t.project_id = d.p AND t.{key} = d.k",
+            [p for p, _ in pairs],
+            [k for _, k in pairs],
+        )
+
+    async def _upsert(
+        self,
+        conn: Any,
+        table: str,
+        key: str,
+        columns: Sequence[Column],
+        rows: Sequence[Any],
+    ) -> None:
+        if not rows:
+            return
+        names = [c.name for c in columns]
+        params = ", ".join(f"${i}::{_param_type(c)}[]" for i, c in enumerate(columns, 1))
+        aliases = [f"c{i}" for i in range(len(columns))]
+        select = ", ".join(_select_expr(c, a) for c, a in zip(columns, aliases, strict=True))
+        updates = ", ".join(f"{n} = EXCLUDED.{n}" for n in names if n != key)
+        sql = (
+            f"INSERT INTO {self.table(table)} ({', '.join(names)})"
+            f" SELECT {select} FROM unnest({params}) AS u({', '.join(aliases)})"
+            f" ON CONFLICT ({key}) DO UPDATE SET {updates}"
+        )
+        await conn.execute(sql, *[[c.get(r) for r in rows] for c in columns])
+
+    async def _upsert_projects(
+        self, conn: Any, rows: Sequence[tuple[ProjectInfo, int, ProjectTotals]]
+    ) -> None:
+        columns = [
+            *(Column(c.name, c.pg_type, _from_info(c)) for c in PROJECT),
+            Column("applied_position", "bigint", lambda r: r[1]),
+            *(
+                Column(col, "numeric", _from_totals(f))
+                for f, col in zip(TOTAL_FIELDS, TOTAL_COLUMNS, strict=True)
+            ),
+        ]
+        await self._upsert(conn, "projects", "project_id", columns, rows)
+
+    async def set_applied(self, conn: Any, project_ids: Sequence[str], upto: int) -> None:
+        """Projects whose row exists but whose lines did not change."""
+        await conn.execute(
+            f"UPDATE {self.table('projects')} SET applied_position = $2"
+            " WHERE project_id = ANY($1::text[]) AND applied_position < $2",
+            list(project_ids),
+            upto,
+        )
+
+
+def _wrap(lines: Sequence[Column], views: Sequence[Column]) -> list[Column]:
+    return [
+        *(Column(c.name, c.pg_type, _on_line(c)) for c in lines),
+        *(Column(c.name, c.pg_type, _on_view(c)) for c in views),
+    ]
+
+
+def _on_line(column: Column) -> Any:
+    return lambda row: column.get(row.line)
+
+
+def _on_view(column: Column) -> Any:
+    return lambda row: column.get(row.view)
+
+
+def _from_info(column: Column) -> Any:
+    return lambda row: column.get(row[0])
+
+
+def _from_totals(name: str) -> Any:
+    return lambda row: getattr(row[2], name)

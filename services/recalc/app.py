@@ -1,0 +1,94 @@
+"""The recalc service's composition root: its lifespan (worker + reads) and an app."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from services.recalc.adapters.reads import ProjectionReader
+from services.recalc.adapters.store import ProjectionStore
+from services.recalc.entrypoints import health
+from services.recalc.entrypoints.http import router
+from services.recalc.worker import Worker, run_worker
+from shared.infra.db import create_engine
+from shared.infra.http import install_error_handlers
+from shared.infra.settings import Settings
+
+log = logging.getLogger(__name__)
+
+__all__ = ["RecalcState", "create_app", "recalc_lifespan", "router", "run_worker"]
+
+
+@dataclass
+class RecalcState:
+    engine: AsyncEngine
+    store: ProjectionStore
+    reader: ProjectionReader
+    worker: Worker | None = None
+    task: asyncio.Task[None] | None = None
+
+
+@asynccontextmanager
+async def recalc_lifespan(
+    app: FastAPI, settings: Settings, engine: AsyncEngine, *, run_worker: bool = True
+) -> AsyncIterator[None]:
+    """Put the reads' state on `app.state.recalc` and run the worker beside them."""
+    store = ProjectionStore()
+    state = RecalcState(engine=engine, store=store, reader=ProjectionReader(store))
+    app.state.recalc = state
+    stop = asyncio.Event()
+    if run_worker:
+        state.worker = Worker(settings, engine, store=store)
+        state.task = asyncio.create_task(_supervise(state.worker, stop), name="recalc-worker")
+    try:
+        yield
+    finally:
+        stop.set()
+        if state.task is not None:
+            try:
+                await asyncio.wait_for(asyncio.shield(state.task), 15)
+            except TimeoutError:
+                state.task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await state.task
+
+
+async def _supervise(worker: Worker, stop: asyncio.Event) -> None:
+    """Keep the worker running: a broker or database outage restarts it after a pause."""
+    while not stop.is_set():
+        try:
+            await worker.run(stop)
+        except Exception:
+            log.exception("recalc worker failed; restarting")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), 2.0)
+
+
+def create_app(settings: Settings) -> FastAPI:
+    """The recalc service alone: the worker, its reads, health checks, its own engine."""
+    database_url = settings.require_database_url()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = create_engine(database_url, pool_size=settings.db_pool_size)
+        app.state.engine = engine
+        try:
+            async with recalc_lifespan(app, settings, engine):
+                yield
+        finally:
+            await engine.dispose()
+
+    app = FastAPI(title="Tally finances", version="1", lifespan=lifespan)
+    install_error_handlers(app)
+    app.state.token_secret = settings.require_token_secret()
+    app.state.database_url = database_url
+    app.include_router(router)
+    app.include_router(health.router)
+    return app

@@ -1,0 +1,29 @@
+"""Liveness and readiness of a recalc process run alone (`tally recalc`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import ORJSONResponse
+
+from shared.infra.migrate import is_current
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz")
+async def healthz() -> Any:
+    return ORJSONResponse({"status": "ok"})
+
+
+@router.get("/readyz")
+async def readyz(request: Request) -> Any:
+    """200 when the database answers and its schema is at the newest migration."""
+    try:
+        ready = await is_current(request.app.state.engine, request.app.state.database_url)
+    except Exception as exc:  # any failure to ask means "not ready"
+        return ORJSONResponse({"status": "unavailable", "reason": repr(exc)}, status_code=503)
+    if not ready:
+        return ORJSONResponse({"status": "migrations_pending"}, status_code=503)
+    return ORJSONResponse({"status": "ready"})

@@ -1,0 +1,217 @@
+"""advance(projects, upto): bring projects' projections to a log position, in one
+transaction, from the log of record (R1.1).
+
+Redelivered or stale work is harmless: each project's stored `applied_position` says
+what is already in its projection, and events at or below it are skipped. An
+advisory lock per project fences two worker instances (e.g. after a rebalance).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from services.recalc.adapters.outbox import append_outcomes
+from services.recalc.adapters.store import ProjectionStore, Stored, Writes
+from services.recalc.domain.book import FinanceBook
+from services.recalc.domain.reference import ReferenceData
+from services.recalc.domain.views import RecordView, TaskView
+from services.recalc.service_layer.cache import ProjectCache
+from shared.events import EventData, RecordedEvent, TaskMoved, project_of_stream
+from shared.infra import eventlog
+from shared.infra.db import raw
+
+log = logging.getLogger(__name__)
+
+REFERENCE_TYPES = (
+    "JobRoleDefined",
+    "UserDefined",
+    "UserRolesChanged",
+    "CompanyDefined",
+    "RatesSet",
+)
+_REF_CHUNK = 5000
+#: lines held in memory across cached projects (~1 KiB each with their Decimals)
+DEFAULT_CACHE_WEIGHT = 300_000
+
+
+def lock_key(project_id: str) -> str:
+    return f"tally.project:{project_id}"
+
+
+class Advancer:
+    """Owns the in-memory book, reference data and project cache of one worker."""
+
+    def __init__(
+        self,
+        store: ProjectionStore,
+        *,
+        publish: bool = True,
+        cache_weight: int = DEFAULT_CACHE_WEIGHT,
+    ) -> None:
+        self.store = store
+        self.publish = publish
+        self.reference = ReferenceData()
+        self.book = FinanceBook(self.reference)
+        self.cache = ProjectCache(cache_weight, self.book.drop)
+        self._reference_read = 0  # every reference event <= this is applied
+
+    async def advance(self, engine: AsyncEngine, projects: Iterable[str], upto: int) -> set[str]:
+        """Advance `projects` (and the other side of any task move) to `upto`.
+        Returns every project advanced; on error nothing is and the caches are dropped."""
+        touched: set[str] = set()
+        async with engine.connect() as sa_conn:
+            conn = await raw(sa_conn)
+            try:
+                async with conn.transaction():
+                    stored = await self._advance(conn, set(projects), upto, touched)
+            except BaseException:
+                for project_id in touched:
+                    self.cache.pop(project_id)
+                    self.book.drop(project_id)
+                raise
+        for project_id, entry in stored.items():
+            self.cache.put(project_id, entry)
+        return touched
+
+    async def _advance(
+        self, conn: Any, wanted: set[str], upto: int, touched: set[str]
+    ) -> dict[str, Stored]:
+        applied: dict[str, int] = {}
+        previous: dict[str, Stored | None] = {}
+        while True:
+            new = sorted(wanted - touched)
+            touched.update(new)
+            await self._lock(conn, new)
+            stored_at = await self.store.applied_positions(conn, new)
+            for project_id in new:
+                applied[project_id] = stored_at.get(project_id, 0)
+            await self._hold(conn, new, applied, previous)
+            await self._catch_up_reference(conn, upto)
+            events = await eventlog.read_for_projects(
+                conn, sorted(touched), min(applied.values()), upto
+            )
+            others = _move_partners(events, applied) - touched
+            if not others:
+                break
+            wanted |= others  # fixpoint: a move needs both of its projects
+        outcomes: list[EventData] = []
+        for event in events:
+            owner = project_of_stream(event.stream)
+            if owner is None or event.position <= applied.get(owner, 0):
+                continue
+            outcomes.extend(self.book.apply(event))
+        writes = Writes()
+        result: dict[str, Stored] = {}
+        for project_id in sorted(touched):
+            entry = self._collect(project_id, max(applied[project_id], upto), previous, writes)
+            if entry is not None:
+                result[project_id] = entry
+        await self.store.write(conn, writes)
+        if self.publish:
+            await append_outcomes(conn, outcomes)
+        return result
+
+    async def _lock(self, conn: Any, project_ids: Sequence[str]) -> None:
+        # One at a time in sorted order: two workers lock in the same order.
+        for project_id in project_ids:
+            await conn.execute(
+                "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", lock_key(project_id)
+            )
+
+    async def _hold(
+        self,
+        conn: Any,
+        project_ids: Sequence[str],
+        applied: dict[str, int],
+        previous: dict[str, Stored | None],
+    ) -> None:
+        """Put each project's state in the book: the cached one if it is what is stored."""
+        to_load: list[str] = []
+        for project_id in project_ids:
+            cached = self.cache.get(project_id)
+            if cached is not None and cached.applied == applied[project_id]:
+                if self.book.projects.get(project_id) is not cached.state:
+                    self.book.drop(project_id)
+                    self.book.add(cached.state)
+                previous[project_id] = cached
+                continue
+            self.cache.pop(project_id)
+            self.book.drop(project_id)
+            to_load.append(project_id)
+        loaded = await self.store.load(conn, to_load)
+        for project_id in to_load:
+            entry = loaded.get(project_id)
+            previous[project_id] = entry
+            if entry is not None:
+                self.book.add(entry.state)
+
+    async def _catch_up_reference(self, conn: Any, upto: int) -> None:
+        while self._reference_read < upto:
+            events = await eventlog.read_after(
+                conn, self._reference_read, _REF_CHUNK, types=REFERENCE_TYPES, upto=upto
+            )
+            for event in events:
+                self.reference.apply(event)
+            if len(events) < _REF_CHUNK:
+                self._reference_read = upto
+            else:
+                self._reference_read = events[-1].position
+
+    def _collect(
+        self,
+        project_id: str,
+        applied: int,
+        previous: dict[str, Stored | None],
+        writes: Writes,
+    ) -> Stored | None:
+        """Gather one project's writes; returns what the cache should hold after commit."""
+        state = self.book.projects.get(project_id)
+        if state is None:  # not created (yet): nothing to store
+            return None
+        prev = previous.get(project_id)
+        changes = state.take_changes()
+        totals = self.book.totals(project_id)
+        writes.projects.append((state.info, applied, totals))
+        writes.removed_tasks.extend((project_id, t) for t in changes.removed_tasks)
+        writes.removed_hours.extend((project_id, h) for h in changes.removed_hours)
+        writes.removed_expenses.extend((project_id, e) for e in changes.removed_expenses)
+        writes.removed_records.extend((project_id, r) for r in changes.removed_records)
+        writes.hours.extend(state.hours[h] for h in changes.hours if h in state.hours)
+        writes.expenses.extend(state.expenses[e] for e in changes.expenses if e in state.expenses)
+        task_views: dict[str, TaskView] = dict(prev.task_views) if prev else {}
+        record_views: dict[str, RecordView] = dict(prev.record_views) if prev else {}
+        if not changes.empty or prev is None or prev.totals != totals:
+            # Views derive from sums over lines; recompute them all (O(tasks + records))
+            # and write those that differ from what is stored.
+            for task_id in changes.removed_tasks:
+                task_views.pop(task_id, None)
+            for record_id in changes.removed_records:
+                record_views.pop(record_id, None)
+            for task in state.tasks.values():
+                view = self.book.task_view(project_id, task.task_id)
+                if task.task_id in changes.tasks or task_views.get(task.task_id) != view:
+                    writes.tasks.append((task, view))
+                    task_views[task.task_id] = view
+            for record in state.records.values():
+                rview = self.book.record_view(record.billing_record_id)
+                rid = record.billing_record_id
+                if rid in changes.records or record_views.get(rid) != rview:
+                    writes.records.append((record, rview))
+                    record_views[rid] = rview
+        return Stored(state, applied, totals, task_views, record_views)
+
+
+def _move_partners(events: Sequence[RecordedEvent], applied: dict[str, int]) -> set[str]:
+    """Both projects of every task move among `events` still to apply."""
+    out: set[str] = set()
+    for event in events:
+        if not isinstance(event.data, TaskMoved):
+            continue
+        pair = {event.data.to_project_id, project_of_stream(event.stream) or ""} - {""}
+        if any(event.position > applied[p] for p in pair if p in applied):
+            out |= pair
+    return out

@@ -1,0 +1,145 @@
+"""Which projects have news, up to which position, and which Kafka offsets are done.
+
+Kafka only tells the worker WHICH projects to advance and UP TO WHERE; the events
+themselves are read from the log of record. A message is done once every project
+it names has been advanced to at least its position; a partition's offset may be
+committed up to the last message whose own and all earlier messages' work is done.
+Everything here is pure bookkeeping (no I/O), so it is unit-testable.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Hashable, Iterable
+from dataclasses import dataclass
+
+import orjson
+
+from shared.events import project_of_stream
+
+#: Events that make a recalculation (R6.2, R6.3): their project is advanced on its
+#: own, so that an expensive re-pricing never holds cheap work of others back for long.
+#: ProjectStatusChanged only recalculates from `complete`, which a message alone can't
+#: tell; counting every status change as heavy only costs scheduling, not correctness.
+TRIGGERS = frozenset(
+    {"FinancesRecalculationRequested", "TaskStatusChanged", "TaskMoved", "ProjectStatusChanged"}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """What one ledger message tells the worker."""
+
+    position: int
+    projects: tuple[str, ...]
+    trigger: bool
+
+
+def parse_notice(value: bytes) -> Notice:
+    """Read only what scheduling needs from an envelope (no pydantic: this is the hot path)."""
+    obj = orjson.loads(value)
+    position = int(obj["position"])
+    project = project_of_stream(str(obj["stream"]))
+    if project is None:  # role, user, company: reference data is read from the log
+        return Notice(position, (), False)
+    kind = str(obj["type"])
+    projects: tuple[str, ...] = (project,)
+    if kind == "TaskMoved":
+        target = str(obj["data"]["to_project_id"])
+        if target != project:
+            projects = (project, target)
+    return Notice(position, projects, kind in TRIGGERS)
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    projects: tuple[str, ...]
+    upto: int
+    heavy: bool
+
+
+class Scheduler:
+    def __init__(self, *, cheap_batch: int = 500) -> None:
+        self.cheap_batch = cheap_batch
+        self.pending: dict[str, int] = {}
+        self.heavy: set[str] = set()
+        # Highest position each project was advanced to by this worker. Positions at
+        # or below it are done; a redelivered message for them needs no work.
+        self.done: dict[str, int] = {}
+        self._queues: dict[Hashable, deque[tuple[int, Notice]]] = {}
+        self._commit: dict[Hashable, int] = {}
+        self._last_heavy = False
+        self.queued = 0
+
+    def add(self, partition: Hashable, offset: int, notice: Notice) -> None:
+        self._queues.setdefault(partition, deque()).append((offset, notice))
+        self.queued += 1
+        for project in notice.projects:
+            if self.done.get(project, 0) >= notice.position:
+                continue
+            if self.pending.get(project, 0) < notice.position:
+                self.pending[project] = notice.position
+            if notice.trigger:
+                self.heavy.add(project)
+        self._drain(partition)
+
+    def has_work(self) -> bool:
+        return bool(self.pending)
+
+    def next_batch(self) -> Batch | None:
+        """Cheap projects together, heavy ones one at a time, alternating when both wait."""
+        if not self.pending:
+            return None
+        cheap_waiting = len(self.heavy) < len(self.pending)
+        if self.heavy and (self._last_heavy is False or not cheap_waiting):
+            project = next(p for p in self.pending if p in self.heavy)
+            self._last_heavy = True
+            return Batch((project,), self.pending[project], heavy=True)
+        chosen: list[str] = []
+        for project in self.pending:
+            if project not in self.heavy:
+                chosen.append(project)
+                if len(chosen) >= self.cheap_batch:
+                    break
+        self._last_heavy = False
+        return Batch(tuple(chosen), max(self.pending[p] for p in chosen), heavy=False)
+
+    def completed(self, projects: Iterable[str], upto: int) -> None:
+        """`projects` were advanced to `upto` (and committed) in the log of record."""
+        for project in projects:
+            if self.done.get(project, 0) < upto:
+                self.done[project] = upto
+            if self.pending.get(project, upto + 1) <= upto:
+                del self.pending[project]
+                self.heavy.discard(project)
+        for partition in self._queues:
+            self._drain(partition)
+
+    def _drain(self, partition: Hashable) -> None:
+        queue = self._queues[partition]
+        while queue:
+            offset, notice = queue[0]
+            if any(self.done.get(p, 0) < notice.position for p in notice.projects):
+                break
+            queue.popleft()
+            self.queued -= 1
+            self._commit[partition] = offset + 1
+
+    def partitions(self) -> list[Hashable]:
+        return list(self._queues)
+
+    def take_commits(self) -> dict[Hashable, int]:
+        """Offsets (next to read) safe to commit since the last call."""
+        commits, self._commit = self._commit, {}
+        return commits
+
+    def forget(self, partitions: Iterable[Hashable]) -> None:
+        """Partitions revoked by a rebalance: their messages are someone else's now.
+
+        Pending projects stay: advancing them anyway is harmless (advance is idempotent).
+        """
+        for partition in partitions:
+            queue = self._queues.pop(partition, None)
+            if queue is not None:
+                self.queued -= len(queue)
+            self._commit.pop(partition, None)

@@ -1,0 +1,129 @@
+"""The recalc worker: ledger messages say which projects have news; `advance` does it.
+
+Offsets are committed only up to messages whose work is committed in PostgreSQL, and
+only as an optimisation: a redelivered message finds its position already applied.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.structs import OffsetAndMetadata
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from services.recalc.adapters.store import ProjectionStore
+from services.recalc.service_layer.advance import Advancer
+from services.recalc.service_layer.scheduler import Notice, Scheduler, parse_notice
+from shared.infra.settings import Settings
+
+log = logging.getLogger(__name__)
+
+MAX_QUEUED = 20_000  # messages read ahead before partitions are paused
+RESUME_BELOW = 10_000
+COMMIT_EVERY = 1.0  # seconds between offset commits
+POLL_IDLE_MS = 200
+RETRY_DELAY = 1.0
+
+
+class Worker:
+    def __init__(
+        self,
+        settings: Settings,
+        engine: AsyncEngine,
+        *,
+        advancer: Advancer | None = None,
+        store: ProjectionStore | None = None,
+    ) -> None:
+        self.settings = settings
+        self.engine = engine
+        self.advancer = advancer or Advancer(store or ProjectionStore())
+        self.scheduler = Scheduler()
+        self._paused = False
+        self._last_commit = 0.0
+
+    async def run(self, stop: asyncio.Event) -> None:
+        from shared.infra.kafka import ensure_topics, make_consumer
+
+        bootstrap = self.settings.require_kafka_bootstrap()
+        await ensure_topics(bootstrap, [self.settings.ledger_topic], self.settings.topic_partitions)
+        consumer = make_consumer(
+            bootstrap, self.settings.ledger_topic, group_id=self.settings.consumer_group
+        )
+        await consumer.start()
+        try:
+            while not stop.is_set():
+                await self._poll(consumer)
+                await self._work_once(stop)
+                await self._commit(consumer, force=False)
+            await self._commit(consumer, force=True)
+        finally:
+            await consumer.stop()
+
+    async def _poll(self, consumer: AIOKafkaConsumer) -> None:
+        # Keep reading ahead while work waits (timeout 0), block briefly when idle.
+        timeout = 0 if self.scheduler.has_work() else POLL_IDLE_MS
+        batches: dict[TopicPartition, list[Any]] = await consumer.getmany(
+            timeout_ms=timeout, max_records=5000
+        )
+        assigned = consumer.assignment()
+        self.scheduler.forget(p for p in self.scheduler.partitions() if p not in assigned)
+        for partition, messages in batches.items():
+            for message in messages:
+                self.scheduler.add(partition, message.offset, _notice(message.value))
+        if not self._paused and self.scheduler.queued >= MAX_QUEUED:
+            consumer.pause(*assigned)
+            self._paused = True
+        elif self._paused and self.scheduler.queued < RESUME_BELOW:
+            consumer.resume(*consumer.paused())
+            self._paused = False
+
+    async def _work_once(self, stop: asyncio.Event) -> None:
+        batch = self.scheduler.next_batch()
+        if batch is None:
+            return
+        try:
+            advanced = await self.advancer.advance(self.engine, batch.projects, batch.upto)
+        except Exception:
+            log.exception("advancing %d project(s) to %d failed", len(batch.projects), batch.upto)
+            # The database may be down: wait, then try again (the work stays pending).
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), RETRY_DELAY)
+            return
+        self.scheduler.completed(advanced | set(batch.projects), batch.upto)
+
+    async def _commit(self, consumer: AIOKafkaConsumer, *, force: bool) -> None:
+        now = time.monotonic()
+        if not force and now - self._last_commit < COMMIT_EVERY:
+            return
+        self._last_commit = now
+        offsets = self.scheduler.take_commits()
+        assigned = consumer.assignment()
+        ready = {
+            tp: OffsetAndMetadata(offset, "")
+            for tp, offset in offsets.items()
+            if isinstance(tp, TopicPartition) and tp in assigned
+        }
+        if not ready:
+            return
+        try:
+            await consumer.commit(ready)
+        except Exception:  # a rebalance: the next owner re-reads, harmlessly
+            log.warning("offset commit failed; messages will be redelivered", exc_info=True)
+
+
+def _notice(value: bytes | None) -> Notice:
+    try:
+        return parse_notice(value or b"")
+    except (ValueError, KeyError, TypeError):
+        log.exception("unreadable ledger message skipped")
+        return Notice(0, (), False)
+
+
+async def run_worker(settings: Settings, engine: AsyncEngine, stop: asyncio.Event) -> None:
+    """Run until `stop` is set."""
+    await Worker(settings, engine).run(stop)

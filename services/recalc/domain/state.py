@@ -192,6 +192,7 @@ class ProjectState:
         "_record_t",
         "_task_t",
         "actuals",
+        "dirty_tasks",
         "expense_actual",
         "expense_planned",
         "expenses",
@@ -200,6 +201,8 @@ class ProjectState:
         "record_expenses",
         "record_hours_revenue",
         "records",
+        "task_figures",
+        "task_figures_sum",
         "tasks",
     )
 
@@ -216,6 +219,11 @@ class ProjectState:
         #: live R7.2 sums by billing record id
         self.record_hours_revenue: dict[str, Decimal] = {}
         self.record_expenses: dict[str, Decimal] = {}
+        #: per task (planned cost, planned revenue, actual revenue) and their sum, kept
+        #: by totals.py; a task whose lines or figures change is marked dirty
+        self.task_figures: dict[str, tuple[Decimal, Decimal, Decimal]] = {}
+        self.task_figures_sum = (ZERO, ZERO, ZERO)
+        self.dirty_tasks: set[str] = set()
         self._info_changed = False
         self._task_t = _Tracker()
         self._hour_t = _Tracker()
@@ -249,6 +257,9 @@ class ProjectState:
         self.record_expenses = {}
         self.expense_planned = ZERO
         self.expense_actual = ZERO
+        self.task_figures = {}
+        self.task_figures_sum = (ZERO, ZERO, ZERO)
+        self.dirty_tasks = set(self.tasks)
         for hour in self.hours.values():
             self.account_hour(hour, 1)
         for expense in self.expenses.values():
@@ -270,6 +281,8 @@ class ProjectState:
             sums.revenue -= hour.revenue
         if sums.count == 0:
             del self.actuals[hour.task_id]
+        if hour.task_id is not None:
+            self.dirty_tasks.add(hour.task_id)
         record = hour.billing_record_id
         if record is not None:
             delta = hour.revenue if sign > 0 else -hour.revenue
@@ -285,6 +298,14 @@ class ProjectState:
         record = expense.billing_record_id
         if record is not None:
             self.record_expenses[record] = self.record_expenses.get(record, ZERO) + actual
+
+    def replace_hour_sums(
+        self, actuals: dict[str | None, LineSums], record_revenue: dict[str, Decimal]
+    ) -> None:
+        """Install sums computed in one pass over re-priced hours (a recalculation)."""
+        self.actuals = actuals
+        self.record_hours_revenue = record_revenue
+        self.dirty_tasks.update(self.tasks)
 
     def task_actuals(self, task_id: str | None) -> LineSums:
         return self.actuals.get(task_id) or LineSums()
@@ -323,11 +344,13 @@ class ProjectState:
 
     def put_task(self, task: TaskState) -> None:
         self.tasks[task.task_id] = task
+        self.dirty_tasks.add(task.task_id)
         self._task_t.change(task.task_id)
 
     def pop_task(self, task_id: str) -> TaskState | None:
         task = self.tasks.pop(task_id, None)
         if task is not None:
+            self.dirty_tasks.add(task_id)
             self._task_t.remove(task_id)
         return task
 
@@ -339,10 +362,15 @@ class ProjectState:
         self._info_changed = True
 
     def touch_task(self, task_id: str) -> None:
+        self.dirty_tasks.add(task_id)
         self._task_t.change(task_id)
 
     def touch_hour(self, hour_id: str) -> None:
         self._hour_t.change(hour_id)
+
+    def touch_hours(self, hour_ids: Iterable[str]) -> None:
+        self._hour_t.changed.update(hour_ids)
+        self._hour_t.removed.difference_update(self._hour_t.changed)
 
     def touch_expense(self, expense_id: str) -> None:
         self._expense_t.change(expense_id)

@@ -88,16 +88,34 @@ def record_view(state: ProjectState, record: BillingRecordState) -> RecordView:
     )
 
 
+def task_sums(state: ProjectState) -> tuple[Decimal, Decimal, Decimal]:
+    """Σ over tasks of (planned cost, planned revenue, actual revenue), refreshing only
+    the tasks marked dirty since the last call: an hour entry costs O(1), not O(tasks)."""
+    if state.dirty_tasks:
+        cost, planned, actual = state.task_figures_sum
+        figures = state.task_figures
+        for task_id in state.dirty_tasks:
+            old = figures.pop(task_id, None)
+            if old is not None:
+                cost, planned, actual = cost - old[0], planned - old[1], actual - old[2]
+            task = state.tasks.get(task_id)
+            if task is not None:
+                new = (
+                    task.planned_cost,
+                    task_planned_revenue(task),
+                    task_actual_revenue(state, task),
+                )
+                figures[task_id] = new
+                cost, planned, actual = cost + new[0], planned + new[1], actual + new[2]
+        state.dirty_tasks.clear()
+        state.task_figures_sum = (cost, planned, actual)
+    return state.task_figures_sum
+
+
 def project_totals(state: ProjectState) -> ProjectTotals:
     """R8, every figure a sum of rounded lines (R3.3)."""
     info = state.info
-    planned_labor = ZERO_CENTS
-    planned_task_revenue = ZERO_CENTS
-    actual_task_revenue = ZERO_CENTS
-    for task in state.tasks.values():
-        planned_labor += task.planned_cost
-        planned_task_revenue += task_planned_revenue(task)
-        actual_task_revenue += task_actual_revenue(state, task)
+    planned_labor, planned_task_revenue, actual_task_revenue = task_sums(state)
     actual_labor = sum((s.cost for s in state.actuals.values()), ZERO_CENTS)
     own_hours_revenue = state.task_actuals(None).revenue
     fixed_cost = optional_cents(info.fixed_cost)

@@ -25,7 +25,8 @@ HourRow = tuple[str, str, str, date, str]
 @dataclass(slots=True)
 class Batches:
     bodies: list[bytes]  # request bodies, ready to post
-    events: list[list[dict[str, Any]]]  # the envelopes of each body (for the bare rows)
+    # The envelopes of the first bodies, enough for the executemany limit (bare rows).
+    events: list[list[dict[str, Any]]]
     event_count: int
     hour_rows: list[HourRow]
 
@@ -140,7 +141,8 @@ def ingest_batches(org: Org, size: Any, seed: int = 7) -> Batches:
     for chunk in _chunks(org, size, rng):
         if current and len(current) + len(chunk) > size.batch_size:
             bodies.append(body(current))
-            events.append(current)
+            if count <= size.limit_batch_rows:  # keeping all would cost ~1 GiB in a full run
+                events.append(current)
             current = []
         for ev in chunk:
             current.append(envelope(ev, rng))

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import ORJSONResponse
 
+from services.ledger.entrypoints.http import json_response
 from shared.infra.migrate import is_current
 
 router = APIRouter(tags=["health"])
@@ -14,7 +14,7 @@ router = APIRouter(tags=["health"])
 
 @router.get("/healthz")
 async def healthz() -> Any:
-    return ORJSONResponse({"status": "ok"})
+    return json_response({"status": "ok"})
 
 
 @router.get("/readyz")
@@ -23,7 +23,7 @@ async def readyz(request: Request) -> Any:
     try:
         ready = await is_current(request.app.state.engine, request.app.state.database_url)
     except Exception as exc:  # any failure to ask means "not ready"
-        return ORJSONResponse({"status": "unavailable", "reason": repr(exc)}, status_code=503)
+        return json_response({"status": "unavailable", "reason": repr(exc)}, status_code=503)
     if not ready:
-        return ORJSONResponse({"status": "migrations_pending"}, status_code=503)
-    return ORJSONResponse({"status": "ready"})
+        return json_response({"status": "migrations_pending"}, status_code=503)
+    return json_response({"status": "ready"})

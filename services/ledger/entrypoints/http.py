@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 import asyncpg
+import orjson
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import ORJSONResponse
+from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy.exc import DBAPIError
 
@@ -37,6 +38,12 @@ from shared.infra.http import ApiError, principal, require
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["ledger"])
+
+
+def json_response(body: Any, status_code: int = 200) -> Response:
+    """orjson-encoded JSON (Decimal-free bodies; FastAPI's ORJSONResponse is deprecated)."""
+    return Response(orjson.dumps(body), status_code=status_code, media_type="application/json")
+
 
 # what "the database is unreachable" looks like from asyncpg and SQLAlchemy
 _UNAVAILABLE = (
@@ -95,7 +102,7 @@ async def post_events(request: Request, who: Annotated[Principal, Depends(princi
     except RuleViolation as exc:
         raise _refused(exc) from None
     status = 200 if all(r.duplicate for r in results) else 201
-    return ORJSONResponse({"events": [r.as_json() for r in results]}, status_code=status)
+    return json_response({"events": [r.as_json() for r in results]}, status_code=status)
 
 
 @router.get("/v1/events")
@@ -114,7 +121,7 @@ async def get_events(
             await raw(conn), after, limit, stream=stream, types=[type] if type else None
         )
     next_after = events[-1].position if events else after
-    return ORJSONResponse({"events": [envelope_dict(e) for e in events], "next_after": next_after})
+    return json_response({"events": [envelope_dict(e) for e in events], "next_after": next_after})
 
 
 class _Recalculate(BaseModel):
@@ -179,7 +186,7 @@ async def recalculate_project(
     out: dict[str, Any] = {"position": results[0].position}
     if results[0].duplicate:
         out["duplicate"] = True
-    return ORJSONResponse(out, status_code=202)
+    return json_response(out, status_code=202)
 
 
 @router.post("/v1/recalculations", status_code=202)
@@ -195,4 +202,4 @@ async def recalculate_projects(
     except RuleViolation as exc:
         field = f"project_ids[{exc.event_index}]" if exc.code == "unknown_project" else None
         raise ApiError(409, exc.code, exc.message, field=field) from None
-    return ORJSONResponse({"positions": [r.position for r in results]}, status_code=202)
+    return json_response({"positions": [r.position for r in results]}, status_code=202)

@@ -54,8 +54,8 @@ class Worker:
         consumer = make_consumer(
             bootstrap, self.settings.ledger_topic, group_id=self.settings.consumer_group
         )
-        await consumer.start()
         try:
+            await consumer.start()
             while not stop.is_set():
                 await self._poll(consumer)
                 await self._work_once(stop)

@@ -32,6 +32,9 @@ _EXPENSE_FIELDS = (
     "billable",
     "reimbursable",
 )
+_NULLABLE_EXPENSE = frozenset(
+    {"task_id", "description", "planned_amount", "actual_amount", "planned_date", "paid_date"}
+)
 _RECORD_FIELDS = ("description", "billing_date", "po_number", "invoice_id", "additional_amount")
 
 
@@ -111,8 +114,10 @@ def expense_updated(step: Step, state: ProjectState, data: ExpenseUpdated) -> No
     state.account_expense(expense, -1)
     provided = data.provided()
     for name in _EXPENSE_FIELDS:
-        if name in provided:
-            setattr(expense, name, getattr(data, name))
+        value = getattr(data, name)
+        # expense_type and the flags can't be unset: a null changes nothing.
+        if name in provided and (value is not None or name in _NULLABLE_EXPENSE):
+            setattr(expense, name, value)
     state.account_expense(expense, 1)
     state.touch_expense(expense.expense_id)
 

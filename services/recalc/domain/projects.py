@@ -43,6 +43,19 @@ _TASK_FIELDS = (
 )
 
 
+# Fields that can't be unset: an explicit null in an update changes nothing.
+_REQUIRED = frozenset(
+    {
+        "name",
+        "planned_hours",
+        "cost_type",
+        "revenue_type",
+        "billed_locks_cost",
+        "follow_company_rate_changes",
+    }
+)
+
+
 def assignments_of(items: Iterable[AssignmentData]) -> tuple[Assignment, ...]:
     return tuple(Assignment(a.user_id, a.role_id, a.allocation_percent) for a in items)
 
@@ -82,8 +95,9 @@ def project_updated(step: Step, state: ProjectState, data: ProjectUpdated) -> No
     info = state.info
     provided = data.provided()
     for name in _PROJECT_FIELDS:
-        if name in provided:
-            setattr(info, name, getattr(data, name))
+        value = getattr(data, name)
+        if name in provided and (value is not None or name not in _REQUIRED):
+            setattr(info, name, value)
     # R10.3: a new company (or a re-attach after a detach) takes a fresh snapshot.
     if "company_id" in provided and data.company_id != info.company_id:
         info.company_id = data.company_id
@@ -137,8 +151,9 @@ def task_updated(step: Step, state: ProjectState, data: TaskUpdated) -> None:
         return
     provided = data.provided()
     for name in _TASK_FIELDS:
-        if name in provided:
-            setattr(task, name, getattr(data, name))
+        value = getattr(data, name)
+        if name in provided and (value is not None or name not in _REQUIRED):
+            setattr(task, name, value)
     if "assignments" in provided:
         task.assignments = assignments_of(data.assignments or ())
     # R10.1: only a plan field re-prices the plan; hour entries keep their prices (R10.8).

@@ -19,20 +19,18 @@ import secrets
 from collections.abc import AsyncIterator
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from fastapi import FastAPI
 from pydantic import SecretStr
 
 from services.cli.serve import make_server, serve_until_signal, setup_logging
 from shared.infra.auth import SCOPES, create_token
-from shared.infra.db import create_engine
-from shared.infra.embedded import EmbeddedBroker, EmbeddedPostgres
-from shared.infra.http import install_error_handlers
-from shared.infra.kafka import ensure_topics
-from shared.infra.migrate import upgrade
-from shared.infra.outbox import relays_for, run_relays
 from shared.infra.settings import Settings
+
+# `tally` imports this module to build its parser: servers, clients and the apps
+# are imported only when `tally dev` runs.
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +49,8 @@ def main(args: argparse.Namespace) -> int:
         settings = settings.model_copy(update={"port": args.port})
     data_dir = settings.data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
+    from shared.infra.migrate import upgrade
+
     with contextlib.ExitStack() as stack:
         try:
             settings = _start_servers(settings, data_dir, stack)
@@ -64,6 +64,8 @@ def main(args: argparse.Namespace) -> int:
 
 def _start_servers(settings: Settings, data_dir: Path, stack: contextlib.ExitStack) -> Settings:
     """Start what is not configured; everything started is stopped when `stack` closes."""
+    from shared.infra.embedded import EmbeddedBroker, EmbeddedPostgres
+
     update: dict[str, Any] = {}
     if not settings.database_url:
         pg = EmbeddedPostgres(data_dir / "pg")
@@ -110,9 +112,15 @@ def _optional(module: str) -> ModuleType | None:
 
 def build_app(settings: Settings) -> FastAPI:
     """One app: the ledger's routes and the recalc service's, health, the relays."""
+    from fastapi import FastAPI
+
     from services.ledger.app import ledger_lifespan
     from services.ledger.entrypoints import health
     from services.ledger.entrypoints.http import router as ledger_router
+    from shared.infra.db import create_engine
+    from shared.infra.http import install_error_handlers
+    from shared.infra.kafka import ensure_topics
+    from shared.infra.outbox import relays_for, run_relays
 
     database_url = settings.require_database_url()
     recalc_app = _optional("services.recalc.app")
@@ -159,8 +167,10 @@ async def _cancel(task: asyncio.Task[None]) -> None:
 
 
 async def _serve(settings: Settings) -> None:
-    server = make_server(build_app(settings), settings.host, settings.port, settings)
-    server.on_ready = lambda: _print_ready(settings)
+    app = build_app(settings)
+    server = make_server(
+        app, settings.host, settings.port, settings, on_ready=lambda: _print_ready(settings)
+    )
     await serve_until_signal(server)
 
 

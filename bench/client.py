@@ -32,23 +32,35 @@ class Outcome:
             self.first_error = error
 
 
+def _client(token: str, connections: int) -> httpx.AsyncClient:
+    return httpx.AsyncClient(
+        headers={"authorization": f"Bearer {token}"},
+        limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections),
+        timeout=httpx.Timeout(120.0),
+    )
+
+
 class TallyClient:
-    def __init__(self, ledger_url: str, reads_url: str, token: str, connections: int) -> None:
+    """`lanes`: one AsyncClient of one connection per simulated client (httpx's shared
+    pool costs more CPU per request than the server's work for single events); `http`:
+    a pooled client for open-loop load and the rest."""
+
+    def __init__(self, ledger_url: str, reads_url: str, token: str, lanes: int) -> None:
         self.ledger_url = ledger_url
         self.reads_url = reads_url
-        self.http = httpx.AsyncClient(
-            headers={"authorization": f"Bearer {token}"},
-            limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections),
-            timeout=httpx.Timeout(120.0),
-        )
+        self.http = _client(token, 64)
+        self.lanes = [_client(token, 1) for _ in range(lanes)]
 
     async def close(self) -> None:
-        await self.http.aclose()
+        for client in [self.http, *self.lanes]:
+            await client.aclose()
 
-    async def post_events(self, body: bytes, outcome: Outcome) -> list[int]:
+    async def post_events(
+        self, body: bytes, outcome: Outcome, via: httpx.AsyncClient | None = None
+    ) -> list[int]:
         """Post one batch body; returns the positions appended (empty on failure)."""
         try:
-            response = await self.http.post(
+            response = await (via or self.http).post(
                 f"{self.ledger_url}/v1/events", content=body, headers=JSON
             )
         except httpx.HTTPError as exc:
@@ -68,29 +80,51 @@ class TallyClient:
         outcome = Outcome()
         queue = iter(bodies)
 
-        async def worker() -> None:
+        async def worker(via: httpx.AsyncClient) -> None:
             for item in queue:  # one shared iterator: each body is taken once
-                await self.post_events(item, outcome)
+                await self.post_events(item, outcome, via)
 
         start = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        await asyncio.gather(*(worker(self.lanes[i % len(self.lanes)]) for i in range(concurrency)))
         return outcome, time.perf_counter() - start
 
     async def post_singles(
-        self, envelopes: list[dict[str, Any]], clients: int
+        self, envelopes: list[dict[str, Any]], clients: int, seconds: float
     ) -> tuple[Outcome, float]:
-        """`clients` concurrent clients, one event a request, each waiting for its answer."""
+        """`clients` concurrent clients, one event a request, each waiting for its answer,
+        until every envelope is posted or `seconds` have passed."""
         outcome = Outcome()
+        deadline = time.perf_counter() + seconds
 
-        async def client(mine: list[dict[str, Any]]) -> None:
+        async def client(mine: list[dict[str, Any]], via: httpx.AsyncClient) -> None:
             for env in mine:
+                if time.perf_counter() > deadline:
+                    return
                 t0 = time.perf_counter()
-                if await self.post_events(orjson.dumps({"events": [env]}), outcome):
+                if await self.post_events(orjson.dumps({"events": [env]}), outcome, via):
                     outcome.latencies.append(time.perf_counter() - t0)
 
+        lanes = self.lanes
         start = time.perf_counter()
-        await asyncio.gather(*(client(envelopes[i::clients]) for i in range(clients)))
+        await asyncio.gather(
+            *(client(envelopes[i::clients], lanes[i % len(lanes)]) for i in range(clients))
+        )
         return outcome, time.perf_counter() - start
+
+    async def ceiling(self, count: int, clients: int) -> float:
+        """Requests/s of `GET /healthz` from `clients` clients: what this load generator
+        reaches against a route that does nothing, to read the ingest figures by."""
+
+        async def client(n: int, via: httpx.AsyncClient) -> None:
+            for _ in range(n):
+                await via.get(f"{self.ledger_url}/healthz")
+
+        lanes = self.lanes
+        start = time.perf_counter()
+        await asyncio.gather(
+            *(client(count // clients, lanes[i % len(lanes)]) for i in range(clients))
+        )
+        return (count // clients * clients) / (time.perf_counter() - start)
 
     async def recalculate(self, project_id: str) -> int:
         response = await self.http.post(

@@ -44,6 +44,8 @@ class FinanceWatch:
         self.messages = 0
         self.recalculated: dict[tuple[str, int], float] = {}
         self.changed: dict[int, float] = {}  # cause position -> first arrival
+        # Per project, (position, arrival) of each ProjectFinancesChanged, in arrival order.
+        self.changes: dict[str, list[tuple[int, float]]] = {}
         self.watch_changes = False
         self._news = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -81,11 +83,26 @@ class FinanceWatch:
             cause = data.get("cause") or {}
             if "position" in cause:
                 self.changed.setdefault(int(cause["position"]), now)
+            self.changes.setdefault(str(data["project_id"]), []).append(
+                (int(data["position"]), now)
+            )
 
-    async def wait_changes(self, positions: set[int], patience: float) -> None:
-        """Until a ProjectFinancesChanged caused by each of `positions` arrived."""
+    def reflected(self, project_id: str, position: int) -> tuple[float, bool] | None:
+        """When the effect of the event at `position` on `project_id` was first published,
+        and whether by a message naming it as its cause: a worker that applies several
+        events at once publishes one message for them, caused by the last, whose
+        `position` covers the others."""
+        if position in self.changed:
+            return self.changed[position], True
+        for at, arrival in self.changes.get(project_id, ()):
+            if at >= position:
+                return arrival, False
+        return None
+
+    async def wait_changes(self, events: dict[int, str], patience: float) -> None:
+        """Until the effect of each event (position -> project) was published."""
         deadline = time.monotonic() + patience
-        while not positions <= self.changed.keys():
+        while any(self.reflected(p, pos) is None for pos, p in events.items()):
             left = deadline - time.monotonic()
             if left <= 0:
                 return

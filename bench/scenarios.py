@@ -19,6 +19,15 @@ from bench.workload import body, envelope
 
 
 @dataclass(slots=True)
+class Freshness:
+    latencies: list[float]  # seconds, one per event whose effect was published
+    missing: int  # events whose effect never appeared
+    by_cause: int  # events matched by a message naming them as its cause
+    unanswered: int  # POSTs still unanswered `linger` s after the last was sent
+    outcome: Outcome
+
+
+@dataclass(slots=True)
 class Timed:
     seconds: float
     via: str  # how the end was seen: the finance topic or the reads
@@ -79,12 +88,13 @@ async def freshness(
     watch: FinanceWatch,
     envelopes: list[dict[str, Any]],
     rate: int,
-    linger: float = 10.0,
-) -> tuple[list[float], int, Outcome]:
+    linger: float,
+) -> Freshness:
     """Post single events at a steady `rate`; latency of each = its ProjectFinancesChanged
     (matched by cause position) arriving, minus the moment its POST was sent."""
     outcome = Outcome()
     sent: dict[int, float] = {}
+    projects: dict[int, str] = {}
     watch.watch_changes = True
 
     async def one(env: dict[str, Any]) -> None:
@@ -92,6 +102,7 @@ async def freshness(
         positions = await client.post_events(orjson.dumps({"events": [env]}), outcome)
         if positions:
             sent[positions[0]] = t0
+            projects[positions[0]] = str(env["data"]["task_id"]).split("-")[0]
 
     tasks = []
     start = time.perf_counter()
@@ -100,11 +111,22 @@ async def freshness(
         if delay > 0:
             await asyncio.sleep(delay)
         tasks.append(asyncio.create_task(one(env)))
-    await asyncio.gather(*tasks)
-    await watch.wait_changes(set(sent), linger)
+    # A server that cannot keep up leaves requests waiting: give them `linger`, no more.
+    _, late = await asyncio.wait(tasks, timeout=linger)
+    for task in late:
+        task.cancel()
+    await asyncio.gather(*late, return_exceptions=True)
+    await watch.wait_changes(projects, linger)
     watch.watch_changes = False
-    latencies = [watch.changed[p] - t for p, t in sent.items() if p in watch.changed]
-    return latencies, len(sent) - len(latencies), outcome
+    latencies: list[float] = []
+    by_cause = 0
+    for position, t0 in sent.items():
+        seen = watch.reflected(projects[position], position)
+        if seen is not None:
+            latencies.append(seen[0] - t0)
+            by_cause += seen[1]
+    unanswered = len(envelopes) - len(sent)
+    return Freshness(latencies, len(sent) - len(latencies), by_cause, unanswered, outcome)
 
 
 def replay_available() -> str:

@@ -18,6 +18,7 @@ class Size:
     side_projects: int  # where single-event ingest and freshness post, outside the bulk set
     single_events: int  # single-event ingest: events over all 16 clients
     single_clients: int
+    single_seconds: float  # ... or until this many seconds have passed
     freshness_rate: int  # events/s posted during the freshness scenario
     freshness_seconds: float
     batch_size: int  # events per request of the batched ingest
@@ -39,6 +40,7 @@ FULL = Size(
     side_projects=8,
     single_events=20_000,
     single_clients=16,
+    single_seconds=30.0,
     freshness_rate=500,
     freshness_seconds=10.0,
     batch_size=100,
@@ -60,6 +62,7 @@ QUICK = Size(
     side_projects=4,
     single_events=3000,
     single_clients=16,
+    single_seconds=8.0,
     freshness_rate=500,
     freshness_seconds=3.0,
     batch_size=100,
@@ -81,6 +84,7 @@ SMOKE = Size(
     side_projects=2,
     single_events=160,
     single_clients=16,
+    single_seconds=3.0,
     freshness_rate=100,
     freshness_seconds=0.5,
     batch_size=100,

@@ -8,8 +8,8 @@ from services.recalc.adapters.store import ProjectionStore
 
 
 class ProjectionReader:
-    """What the routes read, from one projection schema. (`as_of` reads, a later
-    issue, will be a second reader with the same methods, fed by a replay.)"""
+    """What the routes read, from one projection schema. Ids sort by code point
+    (COLLATE "C"), as the `as_of` reads sort them in Python."""
 
     def __init__(self, store: ProjectionStore) -> None:
         self.store = store
@@ -50,7 +50,8 @@ class ProjectionReader:
     async def tasks(self, conn: Any, project_id: str) -> list[Any]:
         return list(
             await conn.fetch(
-                f"SELECT * FROM {self.store.table('tasks')} WHERE project_id = $1 ORDER BY task_id",
+                f"SELECT * FROM {self.store.table('tasks')} WHERE project_id = $1"
+                ' ORDER BY task_id COLLATE "C"',
                 project_id,
             )
         )
@@ -63,7 +64,7 @@ class ProjectionReader:
                 f" AS locked_by FROM {self.store.table('hours')} h"
                 f" LEFT JOIN {self.store.table('billing_records')} r"
                 " ON r.billing_record_id = h.billing_record_id"
-                " WHERE h.project_id = $1 ORDER BY h.entry_date, h.hour_id",
+                ' WHERE h.project_id = $1 ORDER BY h.entry_date, h.hour_id COLLATE "C"',
                 project_id,
             )
         )

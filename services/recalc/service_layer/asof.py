@@ -1,0 +1,160 @@
+"""Finances as of a log position: replay the log up to N with the pure core (R1.1).
+
+`book_as_of(conn, project, N)` replays the project and every project linked to it
+by a task move up to N (their histories shape the moved tasks, and a move needs
+both of its projects held), with reference data as known up to N. The `*_rows`
+functions turn the replayed book into mappings with the column names of the
+projection tables, so the live reads and the `as_of` reads share their formatting
+(`entrypoints.bodies`) and compare equal, to the cent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from services.recalc.adapters.rows import (
+    HOUR,
+    PROJECT,
+    RECORD,
+    RECORD_VIEW,
+    TASK,
+    TASK_VIEW,
+    TOTAL_COLUMNS,
+    TOTAL_FIELDS,
+)
+from services.recalc.domain.book import FinanceBook
+from services.recalc.domain.reference import ReferenceData
+from services.recalc.domain.state import ProjectState
+from services.recalc.domain.views import PricingObserver
+from services.recalc.service_layer.advance import REFERENCE_TYPES
+from shared.events import project_of_stream
+from shared.infra import eventlog
+
+READ_CHUNK = 10_000
+
+Row = dict[str, Any]
+
+
+async def linked_projects(conn: Any, project_id: str, upto: int) -> set[str]:
+    """`project_id` and, transitively, every project a task moved into or out of it
+    at a position <= `upto`."""
+    found = {project_id}
+    frontier = {project_id}
+    while frontier:
+        rows = await conn.fetch(
+            "SELECT stream, data->>'to_project_id' AS target FROM events"
+            " WHERE type = 'TaskMoved' AND position <= $1"
+            " AND (stream = ANY($2::text[]) OR data->>'to_project_id' = ANY($3::text[]))",
+            upto,
+            [f"project-{p}" for p in frontier],
+            list(frontier),
+        )
+        linked: set[str] = set()
+        for row in rows:
+            source = project_of_stream(row["stream"])
+            linked |= {p for p in (source, row["target"]) if p}
+        frontier = linked - found
+        found |= frontier
+    return found
+
+
+async def reference_as_of(conn: Any, upto: int) -> ReferenceData:
+    reference = ReferenceData()
+    after = 0
+    while True:
+        events = await eventlog.read_after(
+            conn, after, READ_CHUNK, types=REFERENCE_TYPES, upto=upto
+        )
+        for event in events:
+            reference.apply(event)
+        if len(events) < READ_CHUNK:
+            return reference
+        after = events[-1].position
+
+
+async def replay_projects(
+    conn: Any, project_ids: Iterable[str], upto: int, observer: PricingObserver | None = None
+) -> FinanceBook:
+    """A book holding `project_ids` as the live projection held them right after `upto`.
+    The set must be closed under task moves (see `linked_projects`)."""
+    book = FinanceBook(await reference_as_of(conn, upto))
+    book.observer = observer
+    for event in await eventlog.read_for_projects(conn, sorted(project_ids), 0, upto):
+        book.apply(event)
+    return book
+
+
+async def book_as_of(
+    conn: Any, project_id: str, upto: int, observer: PricingObserver | None = None
+) -> FinanceBook:
+    return await replay_projects(
+        conn, await linked_projects(conn, project_id, upto), upto, observer
+    )
+
+
+async def record_project_as_of(conn: Any, record_id: str, upto: int) -> str | None:
+    """The project of a billing record created at or before `upto` (records never move)."""
+    stream = await conn.fetchval(
+        "SELECT stream FROM events WHERE type = 'BillingRecordCreated'"
+        " AND data->>'billing_record_id' = $1 AND position <= $2 ORDER BY position LIMIT 1",
+        record_id,
+        upto,
+    )
+    return None if stream is None else project_of_stream(str(stream))
+
+
+# -- rows with the projection's column names -------------------------------------------
+
+
+def project_row(book: FinanceBook, project_id: str, position: int) -> Row:
+    state = book.projects[project_id]
+    row: Row = {c.name: c.get(state.info) for c in PROJECT}
+    row["applied_position"] = position
+    totals = book.totals(project_id)
+    for name, column in zip(TOTAL_FIELDS, TOTAL_COLUMNS, strict=True):
+        row[column] = getattr(totals, name)
+    return row
+
+
+def task_rows(book: FinanceBook, project_id: str) -> list[Row]:
+    state = book.projects[project_id]
+    out: list[Row] = []
+    for task_id in sorted(state.tasks):
+        task = state.tasks[task_id]
+        view = book.task_view(project_id, task_id)
+        row: Row = {c.name: c.get(task) for c in TASK}
+        row.update({c.name: c.get(view) for c in TASK_VIEW})
+        out.append(row)
+    return out
+
+
+def locked_by(state: ProjectState, record_id: str | None) -> str | None:
+    """The record holding an entry, while that record is billed (R7.3)."""
+    record = state.records.get(record_id) if record_id is not None else None
+    return record_id if record is not None and record.status == "billed" else None
+
+
+def hour_rows(book: FinanceBook, project_id: str) -> list[Row]:
+    state = book.projects[project_id]
+    out: list[Row] = []
+    for hour in sorted(state.hours.values(), key=lambda h: (h.entry_date, h.hour_id)):
+        row: Row = {c.name: c.get(hour) for c in HOUR}
+        row["locked_by"] = locked_by(state, hour.billing_record_id)
+        out.append(row)
+    return out
+
+
+def record_row(book: FinanceBook, record_id: str) -> Row | None:
+    for state in book.projects.values():
+        record = state.records.get(record_id)
+        if record is None:
+            continue
+        view = book.record_view(record_id)
+        row: Row = {c.name: c.get(record) for c in RECORD}
+        row["hour_ids"] = list(record.hour_ids)
+        row["expense_ids"] = list(record.expense_ids)
+        row["task_ids"] = list(record.task_ids)
+        row.update({c.name: c.get(view) for c in RECORD_VIEW})
+        return row
+    return None

@@ -110,6 +110,13 @@ class FinanceWatch:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._news.wait(), min(left, 1.0))
 
+    async def wait_some(self, keys: set[tuple[str, int]], needed: int) -> None:
+        """Until `needed` of `keys` have their FinancesRecalculated (no time limit)."""
+        while len(keys & self.recalculated.keys()) < needed:
+            self._news.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._news.wait(), 1.0)
+
     async def wait_recalculated(self, keys: set[tuple[str, int]], patience: float) -> float | None:
         """perf_counter time when the last of `keys` arrived, or None after `patience` s."""
         deadline = time.monotonic() + patience

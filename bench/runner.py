@@ -6,6 +6,8 @@ Each Tally scenario runs when its piece exists in this installation and says
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import secrets
 import tempfile
 import time
@@ -18,7 +20,7 @@ from bench.finance import FinanceWatch, ensure_topics
 from bench.org import Org, build_org
 from bench.report import Row, mib, rate, verdict
 from bench.scenarios import change_rate, freshness, post_setup, replay, replay_available, wait_for
-from bench.servers import Database, TallyProcess
+from bench.servers import Database, RssSampler, TallyProcess
 from bench.sizes import Size
 from bench.stats import percentile
 from bench.workload import Batches, bare_rows, ingest_batches, setup_batches, single_events
@@ -309,9 +311,15 @@ async def worker_scenarios(
     ids = [p.project_id for p in org.projects]
     start = time.perf_counter()
     positions = await client.recalculate_many(ids)
-    timed = await wait_for(
-        client, watch, set(zip(ids, positions, strict=True)), start, size.catch_up_seconds
-    )
+    keys = set(zip(ids, positions, strict=True))
+    marks: list[int] = []
+    tracker = asyncio.create_task(rss_by_progress(watch, keys, sampler, marks))
+    try:
+        timed = await wait_for(client, watch, keys, start, size.catch_up_seconds)
+    finally:
+        tracker.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await tracker
     row = rows["bulk recalculation"]
     memory = rows["memory: worker in bulk"]
     if timed is None:
@@ -325,8 +333,28 @@ async def worker_scenarios(
     row.ratio = f"{value / lim['bulk']:.2f}"
     row.met = verdict(value >= 100_000)
     peak = sampler.window_peak if sampler else 0
-    memory.tally = f"peak {mib(peak)} (at the start: {mib(before)})"
-    memory.met = verdict(peak <= 500 * 2**20)
+    # Flat: from a quarter of the projects done to all of them, RSS grows < 10 % + 16 MiB.
+    flat = len(marks) < 2 or marks[-1] <= marks[0] * 1.1 + 16 * 2**20
+    path = " → ".join(mib(m) for m in marks)
+    memory.tally = (
+        f"peak {mib(peak)}; {mib(before)} at the start, {path} at 25/50/75/100 % of projects"
+        + ("" if flat else " (grows)")
+    )
+    memory.met = verdict(peak <= 500 * 2**20, flat)
+
+
+async def rss_by_progress(
+    watch: FinanceWatch,
+    keys: set[tuple[str, int]],
+    sampler: RssSampler | None,
+    marks: list[int],
+) -> None:
+    """The worker's RSS when 25, 50, 75 and 100 % of the projects are recalculated."""
+    if sampler is None:
+        return
+    for quarter in (1, 2, 3, 4):
+        await watch.wait_some(keys, -(-quarter * len(keys) // 4))
+        marks.append(sampler.last)
 
 
 async def replay_scenario(run: Run) -> None:

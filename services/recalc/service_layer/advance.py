@@ -4,6 +4,11 @@ transaction, from the log of record (R1.1).
 Redelivered or stale work is harmless: each project's stored `applied_position` says
 what is already in its projection, and events at or below it are skipped. An
 advisory lock per project fences two worker instances (e.g. after a rebalance).
+
+`tally replay --swap` replaces the projection schema by a rebuilt one: every
+transaction here holds the swap lock shared (the swap takes it exclusive), and
+drops its in-memory caches when the schema it writes is not the one it cached
+from (its oid is the generation).
 """
 
 from __future__ import annotations
@@ -38,6 +43,10 @@ _REF_CHUNK = 5000
 DEFAULT_CACHE_WEIGHT = 300_000
 
 
+#: held shared by every advance, exclusive by `tally replay --swap`
+SWAP_LOCK = "tally.projection.swap"
+
+
 def lock_key(project_id: str) -> str:
     return f"tally.project:{project_id}"
 
@@ -58,6 +67,7 @@ class Advancer:
         self.book = FinanceBook(self.reference)
         self.cache = ProjectCache(cache_weight, self.book.drop)
         self._reference_read = 0  # every reference event <= this is applied
+        self._generation: int | None = None  # oid of the schema the caches came from
 
     async def advance(self, engine: AsyncEngine, projects: Iterable[str], upto: int) -> set[str]:
         """Advance `projects` (and the other side of any task move) to `upto`.
@@ -82,6 +92,7 @@ class Advancer:
     ) -> dict[str, Stored]:
         applied: dict[str, int] = {}
         previous: dict[str, Stored | None] = {}
+        await self._fence_swap(conn)
         while True:
             new = sorted(wanted - touched)
             touched.update(new)
@@ -114,6 +125,21 @@ class Advancer:
         if self.publish:
             await append_outcomes(conn, outcomes)
         return result
+
+    async def _fence_swap(self, conn: Any) -> None:
+        """Wait out a schema swap; after one, forget what was cached from the old schema.
+        Two statements: the generation must be read after the lock is granted."""
+        await conn.execute(
+            "SELECT pg_advisory_xact_lock_shared(hashtextextended($1, 0))", SWAP_LOCK
+        )
+        generation = await conn.fetchval("SELECT to_regnamespace($1)::oid", self.store.schema)
+        if generation != self._generation:
+            if self._generation is not None:
+                log.info("projection schema %s was swapped: caches dropped", self.store.schema)
+            for project_id in list(self.book.projects):
+                self.cache.pop(project_id)
+                self.book.drop(project_id)
+            self._generation = None if generation is None else int(generation)
 
     async def _lock(self, conn: Any, project_ids: Sequence[str]) -> None:
         # One at a time in sorted order: two workers lock in the same order.

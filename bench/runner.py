@@ -378,6 +378,9 @@ async def replay_scenario(run: Run) -> None:
         run.env, str(run.log_dir / "replay.log"), run.size.catch_up_seconds
     )
     run.replay_rss = peak
+    said = (run.log_dir / "replay.log").read_text(errors="replace").strip().splitlines()
+    if said:
+        run.notes.append(f"`tally replay` said: {said[-1][:200]}")
     value = count / seconds
     suffix = "" if code == 0 else f" [exit code {code}]"
     row.tally = f"{rate(value)} ({seconds:.1f} s){suffix}"

@@ -7,7 +7,7 @@ import argparse
 
 import asyncpg
 import pytest
-from conftest import AuditLog
+from audit_kit import AuditLog
 
 from services.cli.replay import run
 from services.recalc.adapters.reads import ProjectionReader

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from support.client import Tally
 from support.events import (
+    Ids,
     assign,
     flat,
     hours,
@@ -42,6 +43,7 @@ def _typed(t: str, p: str, u: str, cost: str, revenue: str, **kw: Any) -> dict[s
 
 
 async def test_every_cost_and_revenue_type(tally: Tally) -> None:
+    hid = Ids()
     r, u, p = new_id("R"), new_id("U"), new_id("P")
     names = ("cap", "rolecap", "fixedh", "none", "upf", "rpf", "fixedrev", "vac")
     ids = {n: new_id(n) for n in names}
@@ -69,8 +71,8 @@ async def test_every_cost_and_revenue_type(tally: Tally) -> None:
         _typed(ids["rpf"], p, u, "user_hourly", "role_hourly_plus_fixed", revenue_amount="300"),
         _typed(ids["fixedrev"], p, u, "user_hourly", "fixed_revenue", revenue_amount="1000"),
         task(ids["vac"], p, planned_start=MON),
-        *(hours(f"h-{n}", u, "5", task_id=ids[n]) for n in names if n != "vac"),
-        hours("h-vac", u, "1", task_id=ids["vac"], counts_as_revenue=False),
+        *(hours(hid(f"h-{n}"), u, "5", task_id=ids[n]) for n in names if n != "vac"),
+        hours(hid("h-vac"), u, "1", task_id=ids["vac"], counts_as_revenue=False),
     )
     tasks = await tally.tasks(p)
 
@@ -96,16 +98,22 @@ async def test_every_cost_and_revenue_type(tally: Tally) -> None:
     assert amounts("vac") == ("0.00", "0.00", "10.00", "0.00")
 
     lines = await tally.hours(p)
-    assert lines["h-cap"]["revenue"] == "150.00"  # the line is uncapped; the task is capped
+    assert lines[hid("h-cap")]["revenue"] == "150.00"  # the line is uncapped; the task is capped
     # R10.7: 0 by rule shows a null rate and source
-    assert (lines["h-none"]["cost_rate"], lines["h-none"]["cost_rate_source"]) == (None, None)
-    for h in ("h-none", "h-fixedrev", "h-vac"):
+    assert (lines[hid("h-none")]["cost_rate"], lines[hid("h-none")]["cost_rate_source"]) == (
+        None,
+        None,
+    )
+    for h in (hid("h-none"), hid("h-fixedrev"), hid("h-vac")):
         assert (lines[h]["revenue"], lines[h]["billing_rate"], lines[h]["billing_rate_source"]) == (
             "0.00",
             None,
             None,
         )
-    assert (lines["h-vac"]["cost"], lines["h-vac"]["cost_rate_source"]) == ("10.00", "user")
+    assert (lines[hid("h-vac")]["cost"], lines[hid("h-vac")]["cost_rate_source"]) == (
+        "10.00",
+        "user",
+    )
 
     got = await tally.finances(p)
     # planned cost 40 + 32 + 50 + 0 + 40 + 40 + 40 + 0 = 242.00

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from support.client import Tally
 from support.events import (
+    Ids,
     assign,
     company,
     flat,
@@ -42,6 +43,7 @@ def priced(line: dict[str, Any]) -> tuple[Any, ...]:
 
 
 async def test_every_level_of_the_user_hourly_chains(tally: Tally) -> None:
+    hid = Ids()
     ra, rb, rc, rz = (new_id(r) for r in ("Ra", "Rb", "Rc", "Rz"))
     c, p, t = new_id("C"), new_id("P"), new_id("T")
     uu, ua, ub, uc, un, uz = (new_id(u) for u in ("Uu", "Ua", "Ub", "Uc", "Un", "Uz"))
@@ -68,22 +70,29 @@ async def test_every_level_of_the_user_hourly_chains(tally: Tally) -> None:
         user(uz, rz),
         # The task's first role assignment is Rb (R5.3's last fallback).
         task(t, p, planned_start=MON, assignments=[assign(role_id=rb)]),
-        *(hours(f"h-{u}", u, "1", task_id=t) for u in (uu, ua, ub, uc, un, uz)),
+        *(hours(hid(f"h-{u}"), u, "1", task_id=t) for u in (uu, ua, ub, uc, un, uz)),
     )
     got = await tally.hours(p)
     # R5.2 cost: user rate → primary role's system cost → none (null rate, 0.00).
     # R5.3 revenue: user rate → R4.4 of the primary role → R4.4 of the first role assignment.
-    assert priced(got[f"h-{uu}"]) == ("8.00", "8.00", "user", "40.00", "40.00", "user")
-    assert priced(got[f"h-{ua}"]) == ("5.00", "5.00", "role", "10.00", "10.00", "role")
-    assert priced(got[f"h-{ub}"]) == (
+    assert priced(got[hid(f"h-{uu}")]) == ("8.00", "8.00", "user", "40.00", "40.00", "user")
+    assert priced(got[hid(f"h-{ua}")]) == ("5.00", "5.00", "role", "10.00", "10.00", "role")
+    assert priced(got[hid(f"h-{ub}")]) == (
         "6.00", "6.00", "role", "20.00", "20.00", "company_role",
     )  # fmt: skip
-    assert priced(got[f"h-{uc}"]) == (
+    assert priced(got[hid(f"h-{uc}")]) == (
         "9.00", "9.00", "role", "30.00", "30.00", "project_role",
     )  # fmt: skip
     # Un has no role; Uz's role Rz has no rate: both fall through to Rb (R10.5).
     for owner in (un, uz):
-        assert priced(got[f"h-{owner}"]) == ("0.00", None, None, "20.00", "20.00", "company_role")
+        assert priced(got[hid(f"h-{owner}")]) == (
+            "0.00",
+            None,
+            None,
+            "20.00",
+            "20.00",
+            "company_role",
+        )
     totals = await tally.finances(p)
     # revenue 40 + 10 + 20 + 30 + 20 + 20 = 140.00; cost 8 + 5 + 6 + 9 + 0 + 0 = 28.00
     assert (totals["actual_revenue"], totals["actual_labor_cost"]) == ("140.00", "28.00")
@@ -91,6 +100,7 @@ async def test_every_level_of_the_user_hourly_chains(tally: Tally) -> None:
 
 
 async def test_role_hourly_chains_and_fixed_hourly_task_rates(tally: Tally) -> None:
+    hid = Ids()
     ra, rb, rc = new_id("Ra"), new_id("Rb"), new_id("Rc")
     p, t, tf = new_id("P"), new_id("T"), new_id("TF")
     v, w, x = new_id("V"), new_id("W"), new_id("X")
@@ -124,27 +134,28 @@ async def test_role_hourly_chains_and_fixed_hourly_task_rates(tally: Tally) -> N
             revenue_type="fixed_hourly",
             revenue_amount="12.5",
         ),
-        hours("h-role", v, "2", task_id=t, role_id=rc),  # the hour's own role: Rc
-        hours("h-assigned", v, "2", task_id=t),  # V's role on the assignments: Rb
-        hours("h-primary", w, "2", task_id=t),  # not assigned: W's primary role Rc
-        hours("h-first", x, "2", task_id=t),  # no role at all: the first role assignment Rb
-        hours("h-fixed", x, "4", task_id=tf),
+        hours(hid("h-role"), v, "2", task_id=t, role_id=rc),  # the hour's own role: Rc
+        hours(hid("h-assigned"), v, "2", task_id=t),  # V's role on the assignments: Rb
+        hours(hid("h-primary"), w, "2", task_id=t),  # not assigned: W's primary role Rc
+        hours(hid("h-first"), x, "2", task_id=t),  # no role at all: the first role assignment Rb
+        hours(hid("h-fixed"), x, "4", task_id=tf),
     )
     got = await tally.hours(p)
     # 2 h × (9.00 cost, 30.00 billing) of Rc = 18.00, 60.00
-    assert priced(got["h-role"]) == ("18.00", "9.00", "role", "60.00", "30.00", "role")
+    assert priced(got[hid("h-role")]) == ("18.00", "9.00", "role", "60.00", "30.00", "role")
     # 2 h × (6.00, 20.00) of Rb = 12.00, 40.00
-    assert priced(got["h-assigned"]) == ("12.00", "6.00", "role", "40.00", "20.00", "role")
-    assert priced(got["h-primary"]) == ("18.00", "9.00", "role", "60.00", "30.00", "role")
-    assert priced(got["h-first"]) == ("12.00", "6.00", "role", "40.00", "20.00", "role")
+    assert priced(got[hid("h-assigned")]) == ("12.00", "6.00", "role", "40.00", "20.00", "role")
+    assert priced(got[hid("h-primary")]) == ("18.00", "9.00", "role", "60.00", "30.00", "role")
+    assert priced(got[hid("h-first")]) == ("12.00", "6.00", "role", "40.00", "20.00", "role")
     # fixed_hourly: 4 h × 7.25 = 29.00 cost, 4 h × 12.50 = 50.00 revenue, source "task"
-    assert priced(got["h-fixed"]) == ("29.00", "7.25", "task", "50.00", "12.50", "task")
+    assert priced(got[hid("h-fixed")]) == ("29.00", "7.25", "task", "50.00", "12.50", "task")
     totals = await tally.finances(p)
     # revenue 60 + 40 + 60 + 40 + 50 = 250.00; cost 18 + 12 + 18 + 12 + 29 = 89.00
     assert (totals["actual_revenue"], totals["actual_labor_cost"]) == ("250.00", "89.00")
 
 
 async def test_gaps_fall_through_and_a_zero_rate_stops(tally: Tally) -> None:
+    hid = Ids()
     r, rf, rz, r0 = new_id("R"), new_id("Rf"), new_id("Rz"), new_id("R0")
     p, t, u, v, w = new_id("P"), new_id("T"), new_id("U"), new_id("V"), new_id("W")
     await tally.post(
@@ -169,30 +180,31 @@ async def test_gaps_fall_through_and_a_zero_rate_stops(tally: Tally) -> None:
         project(p),
         rates("project_role", "billing", flat("0.00"), project_id=p, role_id=rz),
         task(t, p, planned_start=MON, assignments=[assign(role_id=rf)]),
-        hours("h-0605", u, "2", "2023-06-05", task_id=t),
-        hours("h-0619", u, "2", "2023-06-19", task_id=t),
-        hours("h-0621", u, "2", "2023-06-21", task_id=t),
-        hours("h-v", v, "1", task_id=t),
-        hours("h-w", w, "1", task_id=t),
+        hours(hid("h-0605"), u, "2", "2023-06-05", task_id=t),
+        hours(hid("h-0619"), u, "2", "2023-06-19", task_id=t),
+        hours(hid("h-0621"), u, "2", "2023-06-21", task_id=t),
+        hours(hid("h-v"), v, "1", task_id=t),
+        hours(hid("h-w"), w, "1", task_id=t),
     )
     got = await tally.hours(p)
     # 06-05: U's own periods: 2 × 12.00 = 24.00 cost, 2 × 50.00 = 100.00 revenue
-    assert priced(got["h-0605"]) == ("24.00", "12.00", "user", "100.00", "50.00", "user")
+    assert priced(got[hid("h-0605")]) == ("24.00", "12.00", "user", "100.00", "50.00", "user")
     # 06-19: U's tables have a gap, so has R's billing: Rf, the first role assignment
     # 2 × 7.00 = 14.00 cost (R's cost has no gap), 2 × 11.00 = 22.00 revenue
-    assert priced(got["h-0619"]) == ("14.00", "7.00", "role", "22.00", "11.00", "role")
+    assert priced(got[hid("h-0619")]) == ("14.00", "7.00", "role", "22.00", "11.00", "role")
     # 06-21: R's second period: 2 × 16.00 = 32.00
-    assert priced(got["h-0621"]) == ("14.00", "7.00", "role", "32.00", "16.00", "role")
+    assert priced(got[hid("h-0621")]) == ("14.00", "7.00", "role", "32.00", "16.00", "role")
     # A 0 override stops before the system rate 10.00 of Rz (R4.2) ...
-    assert priced(got["h-v"])[3:] == ("0.00", "0.00", "project_role")
+    assert priced(got[hid("h-v")])[3:] == ("0.00", "0.00", "project_role")
     # ... and a 0 system rate stops before the first role assignment Rf.
-    assert priced(got["h-w"])[3:] == ("0.00", "0.00", "role")
+    assert priced(got[hid("h-w")])[3:] == ("0.00", "0.00", "role")
     totals = await tally.finances(p)
     # revenue 100 + 22 + 32 + 0 + 0 = 154.00; cost 24 + 14 + 14 + 0 + 0 = 52.00
     assert (totals["actual_revenue"], totals["actual_labor_cost"]) == ("154.00", "52.00")
 
 
 async def test_company_snapshot_follow_detach_and_reattach(tally: Tally) -> None:
+    hid = Ids()
     r, c, u = new_id("R"), new_id("C"), new_id("U")
     p1, p2, t1, t2 = new_id("P1"), new_id("P2"), new_id("T1"), new_id("T2")
 
@@ -209,18 +221,18 @@ async def test_company_snapshot_follow_detach_and_reattach(tally: Tally) -> None
         project(p2, company_id=c, follow_company_rate_changes=True),
         task(t1, p1, planned_start=MON),
         task(t2, p2, planned_start=MON),
-        hours("h1", u, "1", task_id=t1),
-        hours("h2", u, "1", task_id=t2),
+        hours(hid("h1"), u, "1", task_id=t1),
+        hours(hid("h2"), u, "1", task_id=t2),
         company_rate("25.00"),
-        hours("h1b", u, "1", task_id=t1),
-        hours("h2b", u, "1", task_id=t2),
+        hours(hid("h1b"), u, "1", task_id=t1),
+        hours(hid("h2b"), u, "1", task_id=t2),
     )
     lines = await tally.hours(p1)
     # P1 keeps the rates copied at attach (R4.5): 20.00 even for the later hour
-    assert [lines[h]["revenue"] for h in ("h1", "h1b")] == ["20.00", "20.00"]
+    assert [lines[h]["revenue"] for h in (hid("h1"), hid("h1b"))] == ["20.00", "20.00"]
     lines = await tally.hours(p2)
     # P2 follows: the later hour sees 25.00; the earlier keeps 20.00 (R1.4)
-    assert [lines[h]["revenue"] for h in ("h2", "h2b")] == ["20.00", "25.00"]
+    assert [lines[h]["revenue"] for h in (hid("h2"), hid("h2b"))] == ["20.00", "25.00"]
 
     await tally.recalculate(p1)
     await tally.recalculate(p2)
@@ -230,25 +242,26 @@ async def test_company_snapshot_follow_detach_and_reattach(tally: Tally) -> None
 
     # Turning following off returns P2 to its attach-time snapshot (R10.3): 20.00
     await tally.post(
-        project_updated(p2, follow_company_rate_changes=False), hours("h2c", u, "1", task_id=t2)
+        project_updated(p2, follow_company_rate_changes=False),
+        hours(hid("h2c"), u, "1", task_id=t2),
     )
-    assert (await tally.hours(p2))["h2c"]["revenue"] == "20.00"
+    assert (await tally.hours(p2))[hid("h2c")]["revenue"] == "20.00"
 
     # Detached, P1 reaches the system rate of R: 10.00
-    await tally.post(project_updated(p1, company_id=None), hours("h1c", u, "1", task_id=t1))
-    line = (await tally.hours(p1))["h1c"]
+    await tally.post(project_updated(p1, company_id=None), hours(hid("h1c"), u, "1", task_id=t1))
+    line = (await tally.hours(p1))[hid("h1c")]
     assert (line["revenue"], line["billing_rate_source"]) == ("10.00", "role")
     # Re-attached, a fresh snapshot: 25.00
-    await tally.post(project_updated(p1, company_id=c), hours("h1d", u, "1", task_id=t1))
-    line = (await tally.hours(p1))["h1d"]
+    await tally.post(project_updated(p1, company_id=c), hours(hid("h1d"), u, "1", task_id=t1))
+    line = (await tally.hours(p1))[hid("h1d")]
     assert (line["revenue"], line["billing_rate_source"]) == ("25.00", "company_role")
     # The same id again takes no new snapshot: the company's 30.00 does not reach P1
     await tally.post(
         company_rate("30.00"),
         project_updated(p1, company_id=c),
-        hours("h1e", u, "1", task_id=t1),
+        hours(hid("h1e"), u, "1", task_id=t1),
     )
-    assert (await tally.hours(p1))["h1e"]["revenue"] == "25.00"
+    assert (await tally.hours(p1))[hid("h1e")]["revenue"] == "25.00"
     # 20 + 20 + 10 + 25 + 25 = 100.00 before; a recalculation prices all five at the
     # re-attach snapshot: 5 × 25.00 = 125.00
     assert (await tally.finances(p1))["actual_revenue"] == "100.00"
@@ -257,6 +270,7 @@ async def test_company_snapshot_follow_detach_and_reattach(tally: Tally) -> None
 
 
 async def test_project_overrides_before_first_after_last_and_in_a_gap(tally: Tally) -> None:
+    hid = Ids()
     r, u = new_id("R"), new_id("U")
     p, t, tg, tb, ta = new_id("P"), new_id("T"), new_id("Tg"), new_id("Tb"), new_id("Ta")
     await tally.post(
@@ -273,9 +287,9 @@ async def test_project_overrides_before_first_after_last_and_in_a_gap(tally: Tal
             role_id=r,
         ),
         task(t, p, planned_start=MON, revenue_type="role_hourly"),
-        hours("h-before", u, "1", "2023-06-05", task_id=t),
-        hours("h-gap", u, "1", "2023-06-21", task_id=t),
-        hours("h-after", u, "1", "2023-07-03", task_id=t),
+        hours(hid("h-before"), u, "1", "2023-06-05", task_id=t),
+        hours(hid("h-gap"), u, "1", "2023-06-21", task_id=t),
+        hours(hid("h-after"), u, "1", "2023-07-03", task_id=t),
         # planned: Mon 06-19 to Fri 06-23, all in the gap: 10 h × 10.00 = 100.00
         task(
             tg,
@@ -308,11 +322,11 @@ async def test_project_overrides_before_first_after_last_and_in_a_gap(tally: Tal
     )
     lines = await tally.hours(p)
     # before the first period: the first applies (R4.6), 50.00
-    assert priced(lines["h-before"])[3:] == ("50.00", "50.00", "project_role")
+    assert priced(lines[hid("h-before")])[3:] == ("50.00", "50.00", "project_role")
     # in the gap: falls through to the system rate (R4.2), 10.00
-    assert priced(lines["h-gap"])[3:] == ("10.00", "10.00", "role")
+    assert priced(lines[hid("h-gap")])[3:] == ("10.00", "10.00", "role")
     # after the last: the last applies, 70.00
-    assert priced(lines["h-after"])[3:] == ("70.00", "70.00", "project_role")
+    assert priced(lines[hid("h-after")])[3:] == ("70.00", "70.00", "project_role")
     tasks = await tally.tasks(p)
     assert [tasks[x]["planned_revenue"] for x in (tg, tb, ta)] == ["100.00", "200.00", "140.00"]
     totals = await tally.finances(p)
@@ -321,6 +335,7 @@ async def test_project_overrides_before_first_after_last_and_in_a_gap(tally: Tal
 
 
 async def test_a_single_dated_override_applies_on_every_date(tally: Tally) -> None:
+    hid = Ids()
     r, u, p, t = new_id("R"), new_id("U"), new_id("P"), new_id("T")
     await tally.post(
         role(r),
@@ -329,10 +344,10 @@ async def test_a_single_dated_override_applies_on_every_date(tally: Tally) -> No
         project(p),
         rates("project_role", "billing", period("33.00", MON, MON), project_id=p, role_id=r),
         task(t, p, planned_start=MON),
-        hours("h-old", u, "1", "2020-01-01", task_id=t),
-        hours("h-new", u, "2", "2024-01-01", task_id=t),
+        hours(hid("h-old"), u, "1", "2020-01-01", task_id=t),
+        hours(hid("h-new"), u, "2", "2024-01-01", task_id=t),
     )
     lines = await tally.hours(p)
     # R10.4: one dated period is both the first and the last: 1 × 33 + 2 × 33 = 99.00
-    assert [lines[h]["revenue"] for h in ("h-old", "h-new")] == ["33.00", "66.00"]
+    assert [lines[h]["revenue"] for h in (hid("h-old"), hid("h-new"))] == ["33.00", "66.00"]
     assert (await tally.finances(p))["actual_revenue"] == "99.00"

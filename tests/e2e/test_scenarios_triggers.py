@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from support.client import Tally
 from support.events import (
+    Ids,
     assign,
     event,
     expense,
@@ -137,6 +138,7 @@ async def test_a_manual_planned_only_recalculation_keeps_actual_amounts(tally: T
 
 
 async def test_task_moves_with_and_without_hours(tally: Tally) -> None:
+    hid = Ids()
     u, p1, p2 = new_id("U"), new_id("P1"), new_id("P2")
     moved, other, target, bare = new_id("Tm"), new_id("To"), new_id("Tt"), new_id("Tb")
     await tally.post(
@@ -147,9 +149,9 @@ async def test_task_moves_with_and_without_hours(tally: Tally) -> None:
         _planned(moved, p1, u),
         _planned(other, p1, u),
         _planned(target, p2, u),
-        hours("h-moved", u, "1", task_id=moved),
-        hours("h-other", u, "1", task_id=other),
-        hours("h-target", u, "1", task_id=target),
+        hours(hid("h-moved"), u, "1", task_id=moved),
+        hours(hid("h-other"), u, "1", task_id=other),
+        hours(hid("h-target"), u, "1", task_id=target),
         expense(new_id("x"), p1, task_id=moved, planned_amount="5.00", actual_amount="3.00"),
     )
     # P1: 2 tasks × 1 h × 10 = 20.00 planned, 20.00 actual; P2: 10.00 and 10.00
@@ -162,8 +164,8 @@ async def test_task_moves_with_and_without_hours(tally: Tally) -> None:
     assert await _planned_actual(tally, p1) == ("20.00", "20.00")
     assert await _planned_actual(tally, p2) == ("40.00", "40.00")
     lines1, lines2 = await tally.hours(p1), await tally.hours(p2)
-    assert set(lines1) == {"h-other"}
-    assert set(lines2) == {"h-moved", "h-target"}
+    assert set(lines1) == {hid("h-other")}
+    assert set(lines2) == {hid("h-moved"), hid("h-target")}
     assert {lines2[h]["priced_at"] for h in lines2} == {position}
     # the expense moved with its task
     got1, got2 = await tally.finances(p1), await tally.finances(p2)

@@ -147,3 +147,14 @@ def user_roles(user_id: str, primary: str | None, *others: str) -> Event:
     return event(
         "UserRolesChanged", user_id=user_id, primary_role_id=primary, other_role_ids=list(others)
     )
+
+
+class Ids:
+    """Ids of one test: `ids("h1")` is the same unique id every time within the test,
+    and differs from every other test's `"h1"` (hour and other ids are global)."""
+
+    def __init__(self) -> None:
+        self.tag = uuid.uuid4().hex[:8]
+
+    def __call__(self, name: str) -> str:
+        return f"{name}-{self.tag}"

@@ -63,8 +63,14 @@ def price_plan(pricer: Pricer, task: TaskState, today: date) -> tuple[Decimal, D
         revenue = hours * task.revenue_amount
     if task.assignments and not (fixed_cost and fixed_revenue):
         days = plan_days(task, pricer.info, today)
-        per_day = Decimal(len(days))
+        # Σ weight × Σ day rates, divided once at the end: dividing per assignment
+        # (thirds…) cuts each share at 28 digits, and the sum can fall just short of
+        # a half cent that the exact amount reaches (R3.3: unrounded, rounded once).
+        cost_sum = ZERO
+        revenue_sum = ZERO
+        divisor = Decimal(1)
         for assignment, weight, total in shares(task.assignments):
+            divisor = total * len(days)  # the same total for every share
             if weight == 0:
                 continue
             costs: list[Found] = []
@@ -73,11 +79,14 @@ def price_plan(pricer: Pricer, task: TaskState, today: date) -> tuple[Decimal, D
                 day_cost, day_billing = assignment_rates(pricer, task, assignment, day)
                 costs.append(day_cost)
                 billings.append(day_billing)
-            factor = hours * weight / (total * per_day)
             if not fixed_cost:
-                cost += _rate_sum(costs) * factor
+                cost_sum += _rate_sum(costs) * weight
             if not fixed_revenue:
-                revenue += _rate_sum(billings) * factor
+                revenue_sum += _rate_sum(billings) * weight
+        if not fixed_cost:
+            cost += hours * cost_sum / divisor
+        if not fixed_revenue:
+            revenue += hours * revenue_sum / divisor
     return cents(cost), cents(revenue)
 
 

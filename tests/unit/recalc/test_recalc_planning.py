@@ -183,3 +183,12 @@ def test_only_plan_fields_reprice_the_plan() -> None:  # R10.1
     log(TaskUpdated(task_id="T", planned_hours=D(1)))
     task = log.book.projects["P"].tasks["T"]
     assert (task.planned_cost, task.plan_priced_at) == (D("50.00"), log.position)
+
+
+def test_thirds_of_an_allocation_sum_exactly_before_rounding() -> None:  # R3.3, R10.6
+    # 1 h split equally three ways at 0.005 an hour is exactly 0.005, rounded once: 0.01.
+    # Pricing each third first (0.0016666…, cut at 28 digits) would sum to 0.0049999… → 0.00.
+    log = _log()
+    log(rates("user", "cost", "0.005", user_id="U"))
+    thirds = tuple(Assignment(user_id="U", allocation_percent=D(1)) for _ in range(3))
+    assert _task(log, planned_hours=D(1), assignments=thirds).planned_cost == D("0.01")

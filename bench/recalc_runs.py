@@ -1,0 +1,198 @@
+"""The scenarios that need the recalc worker, and `tally replay`. Each is guarded: a
+scenario that fails says `n/a (error)` in its row and the run goes on."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+import traceback
+from collections.abc import Awaitable
+
+from bench import limits
+from bench.client import TallyClient
+from bench.finance import FinanceWatch
+from bench.org import Org
+from bench.report import mib, rate, verdict
+from bench.run import Run, failures, ms
+from bench.scenarios import change_rate, freshness, replay, replay_available, wait_for
+from bench.servers import RssSampler, TallyProcess
+
+WORKER_ROWS = [
+    "recalculate one project",
+    "bulk recalculation",
+    "freshness",
+    "memory: worker in bulk",
+]
+
+
+async def guarded(run: Run, names: list[str], step: Awaitable[None]) -> None:
+    try:
+        await step
+    except Exception as exc:  # one scenario's failure must not lose the others' figures
+        traceback.print_exc()
+        run.na(names, f"{type(exc).__name__}: {str(exc)[:100]}")
+
+
+async def worker_scenarios(
+    run: Run,
+    org: Org,
+    client: TallyClient,
+    watch: FinanceWatch,
+    recalc: TallyProcess,
+    fresh: list[dict[str, object]],
+    last: int,
+    lim: dict[str, float],
+) -> None:
+    size = run.size
+    run.say(f"waiting for the worker to catch up with position {last:,}")
+    start = time.perf_counter()
+    if not await client.caught_up(org.projects[0].project_id, last, size.catch_up_seconds):
+        run.na(WORKER_ROWS, f"worker not caught up with the log in {size.catch_up_seconds:.0f} s")
+        return
+    took = time.perf_counter() - start
+    run.notes.append(
+        f"The worker, started after the ingest scenarios, caught up with {last:,} events"
+        f" in {took:.1f} s ({last / max(took, 1e-9):,.0f} events/s)."
+    )
+    await guarded(run, ["freshness"], measure_freshness(run, client, watch, fresh, lim))
+    await guarded(run, ["recalculate one project"], recalc_one(run, org, client, watch, lim))
+    bulk_rows = ["bulk recalculation", "memory: worker in bulk"]
+    await guarded(run, bulk_rows, recalc_bulk(run, org, client, watch, recalc.sampler, lim))
+
+
+async def measure_freshness(
+    run: Run,
+    client: TallyClient,
+    watch: FinanceWatch,
+    fresh: list[dict[str, object]],
+    lim: dict[str, float],
+) -> None:
+    size = run.size
+    run.say("freshness")
+    linger = min(10.0, 2.0 + 2 * size.freshness_seconds)
+    fr = await freshness(client, watch, fresh, size.freshness_rate, linger)
+    row = run.rows["freshness"]
+    if not fr.latencies:
+        row.na("no ProjectFinancesChanged seen on the finance topic")
+        return
+    p50, p99 = ms(fr.latencies)
+    extra = f"; {fr.missing} never seen in {linger:.0f} s" if fr.missing else ""
+    if fr.unanswered:
+        extra += f"; {fr.unanswered} POSTs unanswered after {linger:.0f} s"
+    row.tally = (
+        f"p50 {p50:.1f} ms, p99 {p99:.1f} ms ({len(fr.latencies):,} events at"
+        f" {size.freshness_rate}/s, {fr.by_cause:,} by cause{extra})" + failures(fr.outcome)
+    )
+    row.ratio = f"{p99 / lim['fresh']:.1f}× (p99)" if lim["fresh"] else "—"
+    row.met = verdict(p99 <= 100, not fr.missing, not fr.unanswered)
+
+
+async def recalc_one(
+    run: Run, org: Org, client: TallyClient, watch: FinanceWatch, lim: dict[str, float]
+) -> None:
+    size, big = run.size, org.projects[0].project_id
+    run.say("recalculate one project")
+    await change_rate(client, org, 1)
+    start = time.perf_counter()
+    position = await client.recalculate(big)
+    timed = await wait_for(client, watch, {(big, position)}, start, size.catch_up_seconds)
+    row = run.rows["recalculate one project"]
+    if timed is None:
+        row.na("no FinancesRecalculated seen")
+        return
+    row.tally = f"{timed.seconds:.3f} s ({size.hours_big:,} entries; {timed.via})"
+    row.ratio = f"{timed.seconds / lim['one']:.1f}×"
+    row.met = verdict(timed.seconds <= 1.0, timed.seconds <= 5 * lim["one"])
+
+
+async def recalc_bulk(
+    run: Run,
+    org: Org,
+    client: TallyClient,
+    watch: FinanceWatch,
+    sampler: RssSampler | None,
+    lim: dict[str, float],
+) -> None:
+    size = run.size
+    run.say("bulk recalculation")
+    before = sampler.window() if sampler else 0
+    await change_rate(client, org, 2)
+    ids = [p.project_id for p in org.projects]
+    start = time.perf_counter()
+    positions = await client.recalculate_many(ids)
+    keys = set(zip(ids, positions, strict=True))
+    marks: list[int] = []
+    tracker = asyncio.create_task(rss_by_progress(watch, keys, sampler, marks))
+    try:
+        timed = await wait_for(client, watch, keys, start, size.catch_up_seconds)
+    finally:
+        tracker.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await tracker
+    row = run.rows["bulk recalculation"]
+    memory = run.rows["memory: worker in bulk"]
+    if timed is None:
+        row.na("not every FinancesRecalculated seen")
+        memory.na("bulk recalculation did not finish")
+        return
+    value = size.hours_total / timed.seconds
+    row.tally = (
+        f"{rate(value, 'entries/s')} ({len(ids):,} projects in {timed.seconds:.1f} s; {timed.via})"
+    )
+    row.ratio = f"{value / lim['bulk']:.2f}"
+    row.met = verdict(value >= 100_000)
+    peak = sampler.window_peak if sampler else 0
+    # Flat: from a quarter of the projects done to all of them, RSS grows < 10 % + 16 MiB.
+    flat = len(marks) < 2 or marks[-1] <= marks[0] * 1.1 + 16 * 2**20
+    path = " → ".join(mib(m) for m in marks)
+    memory.tally = (
+        f"peak {mib(peak)}; {mib(before)} at the start, {path} at 25/50/75/100 % of projects"
+        + ("" if flat else " (grows)")
+    )
+    memory.met = verdict(peak <= 500 * 2**20, flat)
+
+
+async def rss_by_progress(
+    watch: FinanceWatch,
+    keys: set[tuple[str, int]],
+    sampler: RssSampler | None,
+    marks: list[int],
+) -> None:
+    """The worker's RSS when 25, 50, 75 and 100 % of the projects are recalculated."""
+    if sampler is None:
+        return
+    for quarter in (1, 2, 3, 4):
+        await watch.wait_some(keys, -(-quarter * len(keys) // 4))
+        marks.append(sampler.last)
+
+
+async def replay_scenario(run: Run) -> None:
+    row = run.rows["tally replay"]
+    count = await limits.log_size(run.dsn)
+    run.say("limit: reading and decoding the whole log")
+    limit, read = await limits.log_read(run.dsn, bare=count == 0)
+    source = "Tally's log" if count else "the bench's bare copy; Tally's log is empty"
+    row.limit = f"{rate(limit)} ({read:,} events, read_after + decode, {source})"
+    if row.tally != "n/a":
+        return
+    if count == 0:
+        row.na("the log is empty")
+        return
+    reason = replay_available()
+    if reason:
+        row.na(reason)
+        return
+    run.say("tally replay")
+    seconds, code, peak = await replay(
+        run.env, str(run.log_dir / "replay.log"), run.size.catch_up_seconds
+    )
+    run.replay_rss = peak
+    said = (run.log_dir / "replay.log").read_text(errors="replace").strip().splitlines()
+    if said:
+        run.notes.append(f"`tally replay` said: {said[-1][:200]}")
+    value = count / seconds
+    suffix = "" if code == 0 else f" [exit code {code}]"
+    row.tally = f"{rate(value)} ({seconds:.1f} s){suffix}"
+    row.ratio = f"{value / limit:.2f}"
+    row.met = verdict(value >= 50_000, value >= 0.5 * limit, code == 0)

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from bench.report import mib, render, render_rss, write_markdown
+from bench.report import render, render_rss, write_markdown
 from bench.runner import run_all
 from bench.sizes import FULL, QUICK, SMOKE
 
@@ -81,7 +81,6 @@ def main(argv: list[str] | None = None) -> int:
         command = " ".join(["python -m bench", *(sys.argv[1:] if argv is None else argv)])
         write_markdown(output, command.strip(), size.name, rows, peaks, pg_version, notes)
         print(f"written to {output}")
-    _ = mib
     return 0
 
 

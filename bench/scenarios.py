@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import random
 import subprocess
 import time
 from dataclasses import dataclass
@@ -49,8 +50,6 @@ async def post_setup(client: TallyClient, phases: list[list[bytes]], concurrency
 
 async def change_rate(client: TallyClient, org: Org, round_: int) -> None:
     """A rate change before a recalculation, so that it re-prices something (E9)."""
-    import random
-
     rng = random.Random(100 + round_)
     role = org.roles[round_ % len(org.roles)]
     periods = [

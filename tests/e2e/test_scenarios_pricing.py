@@ -232,3 +232,34 @@ async def test_planned_amounts_over_working_days_and_allocations(tally: Tally) -
     # revenue 1,185 + 370 + 320 + 132 + 0.01 + 54 = 2,061.01
     assert (got["planned_labor_cost"], got["planned_revenue"]) == ("950.00", "2061.01")
     assert got["planned_cost"] == "950.00"
+
+
+async def test_planned_amounts_are_rounded_once_over_thirds(tally: Tally) -> None:
+    u, p, days, thirds = new_id("U"), new_id("P"), new_id("Td"), new_id("Tt")
+    await tally.post(
+        user(u),
+        rates("user", "billing", flat("0.005"), user_id=u),
+        rates("user", "cost", flat("12.345"), user_id=u),
+        project(p),
+        # 1 h over Mon–Wed: 1/3 h a day × 0.005 × 3 days = 0.005 exactly → 0.01 (R3.3);
+        # cost 1 × 12.345 = 12.345 → 12.35
+        task(
+            days,
+            p,
+            planned_hours="1",
+            planned_start=MON,
+            planned_completion="2023-06-21",
+            assignments=[assign(u)],
+        ),
+        # 1 h on Monday in three equal allocations: 3 × 1/3 × 0.005 = 0.005 → 0.01
+        task(
+            thirds,
+            p,
+            planned_hours="1",
+            planned_start=MON,
+            assignments=[assign(u, percent="1") for _ in range(3)],
+        ),
+    )
+    tasks = await tally.tasks(p)
+    for t in (days, thirds):
+        assert (tasks[t]["planned_cost"], tasks[t]["planned_revenue"]) == ("12.35", "0.01")

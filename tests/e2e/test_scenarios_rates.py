@@ -281,8 +281,9 @@ async def test_project_overrides_before_first_after_last_and_in_a_gap(tally: Tal
         rates(
             "project_role",
             "billing",
-            period("50.00", "2023-06-12", "2023-06-16"),
+            # given last first: "first" is the earliest start, "last" the latest end
             period("70.00", "2023-06-26", "2023-06-30"),
+            period("50.00", "2023-06-12", "2023-06-16"),
             project_id=p,
             role_id=r,
         ),

@@ -195,3 +195,35 @@ async def test_a_bulk_request_naming_a_project_twice_recalculates_it_once(
     )
     assert len(positions) == 2  # one event per distinct project (api.md)
     assert (await tally.finances(p))["planned_revenue"] == "15.00"  # 1 × 15
+
+
+async def test_hours_moved_with_their_task_are_priced_by_the_target_project(
+    tally: Tally,
+) -> None:
+    hid = Ids()
+    r, u, p1, p2, t = new_id("R"), new_id("U"), new_id("P1"), new_id("P2"), new_id("T")
+    await tally.post(
+        role(r),
+        rates("role", "billing", flat("10.00"), role_id=r),
+        user(u, r),
+        project(p1),
+        project(p2),
+        rates("project_role", "billing", flat("30.00"), project_id=p2, role_id=r),
+        task(
+            t,
+            p1,
+            planned_hours="2",
+            planned_start=MON,
+            revenue_type="role_hourly",
+            assignments=[assign(role_id=r)],
+        ),
+        hours(hid("h1"), u, "1", task_id=t),
+    )
+    # in P1: R's system rate, planned 2 × 10 = 20.00, actual 1 × 10 = 10.00
+    assert await _planned_actual(tally, p1) == ("20.00", "10.00")
+    await tally.post(task_moved(t, p2))
+    # recalculated in P2 under its override: planned 2 × 30 = 60.00, actual 30.00
+    assert await _planned_actual(tally, p1) == ("0.00", "0.00")
+    assert await _planned_actual(tally, p2) == ("60.00", "30.00")
+    line = (await tally.hours(p2))[hid("h1")]
+    assert (line["revenue"], line["billing_rate_source"]) == ("30.00", "project_role")

@@ -35,10 +35,12 @@ from shared.infra.http import ApiError, require
 __all__ = ["money", "rate", "router"]
 
 
-def _reader_scope(request: Request) -> Awaitable[Principal]:
+async def _reader_scope(request: Request) -> Principal:
     # api.md: `as_of` is an audit read (audit:read); the live reads need finance:read.
+    # Async and awaited: FastAPI would run a plain function in a thread and drop the
+    # coroutine it returned, unchecked.
     scope = "audit:read" if "as_of" in request.query_params else "finance:read"
-    return require(scope)(request)
+    return await require(scope)(request)
 
 
 router = APIRouter()

@@ -58,6 +58,9 @@ from shared.events.reference import (
 )
 from shared.events.types import Assignment, RatePeriod
 
+# Registers the upcasters of old payload shapes (after every event class).
+from shared.events import upcasters  # noqa: F401  isort: skip
+
 __all__ = [
     "EVENT_TYPES",
     "PLAN_FIELDS",

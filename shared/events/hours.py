@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Annotated, ClassVar
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 
 from shared.events.base import EventData, register
 from shared.events.types import Hours, Id, Money
@@ -42,8 +43,17 @@ class HoursDeleted(EventData):
     hour_id: Id
 
 
+#: An ISO 4217 code, e.g. "EUR".
+Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
+
+
 @register
 class ExpenseRecorded(EventData):
+    """Schema v2 added `currency` (None: the installation's currency, R3.4); stored v1
+    payloads are upcast on read (`shared.events.upcasters`)."""
+
+    schema_version: ClassVar[int] = 2
+
     expense_id: Id
     project_id: Id
     task_id: Id | None = None
@@ -55,6 +65,7 @@ class ExpenseRecorded(EventData):
     paid_date: date | None = None
     billable: bool = False
     reimbursable: bool = False
+    currency: Currency | None = None
 
 
 @register

@@ -137,7 +137,7 @@ async def test_a_manual_planned_only_recalculation_keeps_actual_amounts(tally: T
     assert await _planned_actual(tally, p) == ("36.00", "20.00")
 
 
-async def test_task_moves_with_and_without_hours(tally: Tally) -> None:
+async def test_task_moves_with_and_without_hours(tally: Tally, tally_system: System) -> None:
     hid = Ids()
     u, p1, p2 = new_id("U"), new_id("P1"), new_id("P2")
     moved, other, target, bare = new_id("Tm"), new_id("To"), new_id("Tt"), new_id("Tb")
@@ -167,6 +167,19 @@ async def test_task_moves_with_and_without_hours(tally: Tally) -> None:
     assert set(lines1) == {hid("h-other")}
     assert set(lines2) == {hid("h-moved"), hid("h-target")}
     assert {lines2[h]["priced_at"] for h in lines2} == {position}
+    # both recalculations are published, reason task_moved, at the move's position
+    for project_id, after in ((p1, "20.00"), (p2, "40.00")):
+        message = await find_on_topic(
+            tally_system.settings.require_kafka_bootstrap(),
+            tally_system.settings.finance_topic,
+            lambda m, q=project_id: m["type"] == "FinancesRecalculated" and m["project_id"] == q,
+        )
+        data = message["data"]
+        assert (data["reason"], data["position"], data["after"]["actual_revenue"]) == (
+            "task_moved",
+            position,
+            after,
+        )
     # the expense moved with its task
     got1, got2 = await tally.finances(p1), await tally.finances(p2)
     assert (got1["planned_expense_cost"], got1["actual_expense_cost"]) == ("0.00", "0.00")

@@ -115,8 +115,8 @@ def build_app(settings: Settings) -> FastAPI:
     from fastapi import FastAPI
 
     from services.ledger.app import ledger_lifespan
-    from services.ledger.entrypoints import health
     from services.ledger.entrypoints.http import router as ledger_router
+    from shared.infra import health
     from shared.infra.db import create_engine
     from shared.infra.http import install_error_handlers
     from shared.infra.kafka import ensure_topics

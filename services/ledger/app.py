@@ -10,8 +10,8 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.ledger.adapters.event_store import EventStore
-from services.ledger.entrypoints import health
 from services.ledger.entrypoints.http import LedgerState, database_errors, router
+from shared.infra import health
 from shared.infra.db import create_engine
 from shared.infra.http import ApiError, install_error_handlers
 from shared.infra.settings import Settings

@@ -14,9 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.recalc.adapters.reads import ProjectionReader
 from services.recalc.adapters.store import ProjectionStore
-from services.recalc.entrypoints import health
 from services.recalc.entrypoints.http import router
 from services.recalc.worker import Worker, run_worker
+from shared.infra import health
 from shared.infra.db import create_engine
 from shared.infra.http import install_error_handlers
 from shared.infra.settings import Settings

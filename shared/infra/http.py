@@ -9,9 +9,10 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
+import orjson
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import ORJSONResponse
+from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shared.infra.auth import InvalidToken, Principal, verify_token
@@ -45,22 +46,31 @@ class ApiError(Exception):
         return {"error": err}
 
 
-def error_response(err: ApiError) -> ORJSONResponse:
+def json_response(
+    body: Any, status_code: int = 200, headers: dict[str, str] | None = None
+) -> Response:
+    """orjson-encoded JSON (bodies hold no Decimal: amounts are already strings)."""
+    return Response(
+        orjson.dumps(body), status_code=status_code, media_type="application/json", headers=headers
+    )
+
+
+def error_response(err: ApiError) -> Response:
     headers = {"WWW-Authenticate": "Bearer"} if err.status == 401 else None
-    return ORJSONResponse(err.body(), status_code=err.status, headers=headers)
+    return json_response(err.body(), status_code=err.status, headers=headers)
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    async def on_api_error(_: Request, exc: Exception) -> ORJSONResponse:
+    async def on_api_error(_: Request, exc: Exception) -> Response:
         assert isinstance(exc, ApiError)
         return error_response(exc)
 
-    async def on_http_error(_: Request, exc: Exception) -> ORJSONResponse:
+    async def on_http_error(_: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         return error_response(ApiError(exc.status_code, code, str(exc.detail)))
 
-    async def on_validation_error(_: Request, exc: Exception) -> ORJSONResponse:
+    async def on_validation_error(_: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
         first = exc.errors()[0] if exc.errors() else {}
         loc = ".".join(str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path"))

@@ -14,9 +14,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 import asyncpg
-import orjson
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy.exc import DBAPIError
 
@@ -34,15 +32,10 @@ from shared.events.types import Id, RecalcScope
 from shared.infra.auth import Principal
 from shared.infra.db import raw
 from shared.infra.eventlog import read_after
-from shared.infra.http import ApiError, principal, require
+from shared.infra.http import ApiError, json_response, principal, require
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["ledger"])
-
-
-def json_response(body: Any, status_code: int = 200) -> Response:
-    """orjson-encoded JSON (Decimal-free bodies; FastAPI's ORJSONResponse is deprecated)."""
-    return Response(orjson.dumps(body), status_code=status_code, media_type="application/json")
 
 
 # what "the database is unreachable" looks like from asyncpg and SQLAlchemy

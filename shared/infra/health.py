@@ -1,24 +1,26 @@
-"""Liveness and readiness of a ledger process run alone (`tally ledger`)."""
+"""Liveness and readiness routes, the same for every Tally process.
+
+Needs `app.state.engine` and `app.state.database_url`.
+"""
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Request
+from fastapi.responses import Response
 
-from services.ledger.entrypoints.http import json_response
+from shared.infra.http import json_response
 from shared.infra.migrate import is_current
 
 router = APIRouter(tags=["health"])
 
 
 @router.get("/healthz")
-async def healthz() -> Any:
+async def healthz() -> Response:
     return json_response({"status": "ok"})
 
 
 @router.get("/readyz")
-async def readyz(request: Request) -> Any:
+async def readyz(request: Request) -> Response:
     """200 when the database answers and its schema is at the newest migration."""
     try:
         ready = await is_current(request.app.state.engine, request.app.state.database_url)

@@ -123,6 +123,32 @@ async def project_finances(
     return finances_body(row)
 
 
+# How each list of a project's lines is read live, read as of a position, and shaped.
+_LINES: dict[str, tuple[Any, Any, Any]] = {
+    "tasks": (ProjectionReader.tasks, asof.task_rows, tasks_body),
+    "hours": (ProjectionReader.hours, asof.hour_rows, hours_body),
+}
+
+
+async def _project_lines(
+    kind: str,
+    request: Request,
+    project_id: str,
+    min_position: int | None,
+    as_of: int | None,
+    wait_ms: int,
+) -> dict[str, Any]:
+    read_live, read_as_of, body = _LINES[kind]
+    if as_of is not None:
+        book = await audit.project_book(request, project_id, as_of, wait_ms)
+        project = asof.project_row(book, project_id, as_of)
+        return body(project, read_as_of(book, project_id), as_of)  # type: ignore[no-any-return]
+    row, reader = await _project_row(request, project_id, min_position, wait_ms)
+    async with _connection(request) as (conn, _):
+        lines = await read_live(reader, conn, project_id)
+    return body(row, lines)  # type: ignore[no-any-return]
+
+
 @_finance.get("/v1/projects/{project_id}/tasks")
 async def project_tasks(
     request: Request,
@@ -131,14 +157,7 @@ async def project_tasks(
     as_of: audit.AsOf = None,
     wait_ms: WaitMs = 5000,
 ) -> dict[str, Any]:
-    if as_of is not None:
-        book = await audit.project_book(request, project_id, as_of, wait_ms)
-        project = asof.project_row(book, project_id, as_of)
-        return tasks_body(project, asof.task_rows(book, project_id), as_of)
-    row, reader = await _project_row(request, project_id, min_position, wait_ms)
-    async with _connection(request) as (conn, _):
-        tasks = await reader.tasks(conn, project_id)
-    return tasks_body(row, tasks)
+    return await _project_lines("tasks", request, project_id, min_position, as_of, wait_ms)
 
 
 @_finance.get("/v1/projects/{project_id}/hours")
@@ -149,14 +168,7 @@ async def project_hours(
     as_of: audit.AsOf = None,
     wait_ms: WaitMs = 5000,
 ) -> dict[str, Any]:
-    if as_of is not None:
-        book = await audit.project_book(request, project_id, as_of, wait_ms)
-        project = asof.project_row(book, project_id, as_of)
-        return hours_body(project, asof.hour_rows(book, project_id), as_of)
-    row, reader = await _project_row(request, project_id, min_position, wait_ms)
-    async with _connection(request) as (conn, _):
-        hours = await reader.hours(conn, project_id)
-    return hours_body(row, hours)
+    return await _project_lines("hours", request, project_id, min_position, as_of, wait_ms)
 
 
 @_finance.get("/v1/billing-records/{billing_record_id}")

@@ -12,13 +12,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import importlib
 import logging
 import os
 import secrets
 from collections.abc import AsyncIterator
 from pathlib import Path
-from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from pydantic import SecretStr
@@ -31,6 +29,7 @@ from shared.infra.settings import Settings
 # are imported only when `tally dev` runs.
 if TYPE_CHECKING:
     from fastapi import FastAPI
+    from sqlalchemy.ext.asyncio import AsyncEngine
 
 log = logging.getLogger(__name__)
 
@@ -100,64 +99,45 @@ def _token_secret(path: Path) -> str:
     return secret
 
 
-def _optional(module: str) -> ModuleType | None:
-    """A module of the recalc service, or None while it is not written yet."""
-    try:
-        return importlib.import_module(module)
-    except ModuleNotFoundError as exc:
-        if exc.name is None or not module.startswith(exc.name):
-            raise
-        return None
-
-
 def build_app(settings: Settings) -> FastAPI:
-    """One app: the ledger's routes and the recalc service's, health, the relays."""
-    from fastapi import FastAPI
-
+    """One app: the ledger's routes and the recalc service's, the worker, the relays."""
     from services.ledger.app import ledger_lifespan
     from services.ledger.entrypoints.http import router as ledger_router
-    from shared.infra import health
-    from shared.infra.db import create_engine
-    from shared.infra.http import install_error_handlers
+    from services.recalc.app import recalc_lifespan
+    from services.recalc.entrypoints.http import router as recalc_router
+    from shared.infra.app import compose_app
+
+    return compose_app(
+        "Tally",
+        settings,
+        [ledger_router, recalc_router],
+        [_topics, ledger_lifespan, recalc_lifespan, _relays],
+    )
+
+
+@contextlib.asynccontextmanager
+async def _topics(_app: FastAPI, settings: Settings, _engine: AsyncEngine) -> AsyncIterator[None]:
+    """Made first, with our partition count, before any consumer's metadata request
+    lets the broker auto-create them with its defaults."""
     from shared.infra.kafka import ensure_topics
+
+    await ensure_topics(
+        settings.require_kafka_bootstrap(),
+        [settings.ledger_topic, settings.finance_topic],
+        settings.topic_partitions,
+    )
+    yield
+
+
+@contextlib.asynccontextmanager
+async def _relays(_app: FastAPI, settings: Settings, _engine: AsyncEngine) -> AsyncIterator[None]:
     from shared.infra.outbox import relays_for, run_relays
 
-    database_url = settings.require_database_url()
-    recalc_app = _optional("services.recalc.app")
-    recalc_http = _optional("services.recalc.entrypoints.http")
-    if recalc_app is None or recalc_http is None:
-        log.warning("the recalc service is not available: serving the ledger only")
-        recalc_app = recalc_http = None
-
-    @contextlib.asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        engine = create_engine(database_url, pool_size=settings.db_pool_size)
-        app.state.engine = engine
-        async with contextlib.AsyncExitStack() as stack:
-            stack.push_async_callback(engine.dispose)
-            # Made here with our partition count, before any consumer's metadata
-            # request lets the broker auto-create them with its defaults.
-            await ensure_topics(
-                settings.require_kafka_bootstrap(),
-                [settings.ledger_topic, settings.finance_topic],
-                settings.topic_partitions,
-            )
-            await stack.enter_async_context(ledger_lifespan(app, settings, engine))
-            if recalc_app is not None:
-                await stack.enter_async_context(recalc_app.recalc_lifespan(app, settings, engine))
-            relays = asyncio.create_task(run_relays(relays_for(settings)), name="relays")
-            stack.push_async_callback(_cancel, relays)
-            yield
-
-    app = FastAPI(title="Tally", version="1", lifespan=lifespan)
-    install_error_handlers(app)
-    app.state.token_secret = settings.require_token_secret()
-    app.state.database_url = database_url
-    app.include_router(ledger_router)
-    if recalc_http is not None:
-        app.include_router(recalc_http.router)
-    app.include_router(health.router)
-    return app
+    relays = asyncio.create_task(run_relays(relays_for(settings)), name="relays")
+    try:
+        yield
+    finally:
+        await _cancel(relays)
 
 
 async def _cancel(task: asyncio.Task[None]) -> None:

@@ -11,9 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.ledger.adapters.event_store import EventStore
 from services.ledger.entrypoints.http import LedgerState, database_errors, router
-from shared.infra import health
-from shared.infra.db import create_engine
-from shared.infra.http import ApiError, install_error_handlers
+from shared.infra.app import compose_app
+from shared.infra.http import ApiError
 from shared.infra.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -40,23 +39,5 @@ async def ledger_lifespan(
 
 
 def create_app(settings: Settings) -> FastAPI:
-    """The ledger alone: its routes, health checks, and an engine of its own."""
-    database_url = settings.require_database_url()
-
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        engine = create_engine(database_url, pool_size=settings.db_pool_size)
-        app.state.engine = engine
-        try:
-            async with ledger_lifespan(app, settings, engine):
-                yield
-        finally:
-            await engine.dispose()
-
-    app = FastAPI(title="Tally ledger", version="1", lifespan=lifespan)
-    install_error_handlers(app)
-    app.state.token_secret = settings.require_token_secret()
-    app.state.database_url = database_url
-    app.include_router(router)
-    app.include_router(health.router)
-    return app
+    """The ledger alone, with its own engine."""
+    return compose_app("Tally ledger", settings, [router], [ledger_lifespan])

@@ -16,9 +16,7 @@ from services.recalc.adapters.reads import ProjectionReader
 from services.recalc.adapters.store import ProjectionStore
 from services.recalc.entrypoints.http import router
 from services.recalc.worker import Worker, run_worker
-from shared.infra import health
-from shared.infra.db import create_engine
-from shared.infra.http import install_error_handlers
+from shared.infra.app import compose_app
 from shared.infra.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -72,23 +70,5 @@ async def _supervise(worker: Worker, stop: asyncio.Event) -> None:
 
 
 def create_app(settings: Settings) -> FastAPI:
-    """The recalc service alone: the worker, its reads, health checks, its own engine."""
-    database_url = settings.require_database_url()
-
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        engine = create_engine(database_url, pool_size=settings.db_pool_size)
-        app.state.engine = engine
-        try:
-            async with recalc_lifespan(app, settings, engine):
-                yield
-        finally:
-            await engine.dispose()
-
-    app = FastAPI(title="Tally finances", version="1", lifespan=lifespan)
-    install_error_handlers(app)
-    app.state.token_secret = settings.require_token_secret()
-    app.state.database_url = database_url
-    app.include_router(router)
-    app.include_router(health.router)
-    return app
+    """The recalc service alone: the worker and its reads, with its own engine."""
+    return compose_app("Tally finances", settings, [router], [recalc_lifespan])

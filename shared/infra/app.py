@@ -1,0 +1,49 @@
+"""Composing a Tally HTTP process: one engine, the parts' lifespans, their routers.
+
+`tally ledger`, `tally recalc` and `tally dev` differ only in which parts they hold,
+so all three are built here the same way.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AbstractAsyncContextManager
+
+from fastapi import APIRouter, FastAPI
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from shared.infra import health
+from shared.infra.db import create_engine
+from shared.infra.http import install_error_handlers
+from shared.infra.settings import Settings
+
+#: A part of a process: set up on start (state on `app.state`), torn down on stop.
+Part = Callable[[FastAPI, Settings, AsyncEngine], AbstractAsyncContextManager[None]]
+
+
+def compose_app(
+    title: str, settings: Settings, routers: Sequence[APIRouter], parts: Sequence[Part]
+) -> FastAPI:
+    """An app serving `routers` and the health routes; its lifespan makes the engine
+    and enters `parts` in order (they stop in reverse order)."""
+    database_url = settings.require_database_url()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = create_engine(database_url, pool_size=settings.db_pool_size)
+        app.state.engine = engine
+        async with contextlib.AsyncExitStack() as stack:
+            stack.push_async_callback(engine.dispose)
+            for part in parts:
+                await stack.enter_async_context(part(app, settings, engine))
+            yield
+
+    app = FastAPI(title=title, version="1", lifespan=lifespan)
+    install_error_handlers(app)
+    app.state.token_secret = settings.require_token_secret()
+    app.state.database_url = database_url
+    for router in routers:
+        app.include_router(router)
+    app.include_router(health.router)
+    return app

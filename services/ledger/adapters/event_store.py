@@ -17,35 +17,58 @@ The price is one writer at a time; the locked section is therefore kept to a few
 round trips (lock and head, known event ids, one statement that inserts the rows,
 moves the head and notifies) and the pure-Python validation in between. Parsing
 and schema validation happen before the lock is taken.
+
+Why appends are grouped. One writer at a time means every request used to pay a
+whole locked transaction of its own, and above all its own commit (an fsync, a few
+ms, with the lock held). So requests that arrive while an append is in flight queue
+up, and the next transaction takes all of them (up to `max_group_events`): one lock,
+one known-ids query, one insert, one commit for the lot. Each batch keeps its own
+all-or-nothing answer: the batches are validated in arrival order against the model,
+each from a journal mark, so a refused batch is taken back alone (its request gets
+its 409) and the others go on. If the transaction fails, the whole group is taken
+back and every request of it fails: nothing of the group was appended. The
+guarantees above are unchanged: the group is one append, under the same lock.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
+import contextlib
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from services.ledger.domain.errors import RuleViolation
+from services.ledger.adapters.appending import (
+    Appended,
+    Known,
+    Pending,
+    Row,
+    decide_batch,
+    known_events,
+)
 from services.ledger.domain.write_model import WriteModel
-from shared.events import EventData, as_dict, decode_data, encode_data
 from shared.infra.db import raw
 from shared.infra.eventlog import head, read_after
 
+__all__ = ["NOTIFY_CHANNEL", "Appended", "EventStore", "Pending"]
+
 NOTIFY_CHANNEL = "tally_log"
+MAX_GROUP_EVENTS = 5000
 _CATCH_UP_CHUNK = 5000
 
 _INSERT = """
 WITH ins AS (
     INSERT INTO events
         (position, event_id, stream, version, type, schema_version, data, recorded_at, actor)
-    SELECT p, e, s, v, t, sv, d::jsonb, $8, $9
+    SELECT p, e, s, v, t, sv, d::jsonb, r, a
     FROM unnest($1::bigint[], $2::uuid[], $3::text[], $4::int[], $5::text[],
-                $6::smallint[], $7::text[]) AS u(p, e, s, v, t, sv, d)
+                $6::smallint[], $7::text[], $8::timestamptz[], $9::text[])
+         AS u(p, e, s, v, t, sv, d, r, a)
 ), moved AS (
     UPDATE log_head SET position = $10 RETURNING position
 )
@@ -53,54 +76,35 @@ SELECT pg_notify('tally_log', position::text) FROM moved
 """
 
 
-@dataclass(frozen=True, slots=True)
-class Pending:
-    """One event to append. `index` is its place in the client's batch (for errors);
-    `client_id` says whether the id came from the client (only those can repeat)."""
+@dataclass(slots=True)
+class _Request:
+    """One caller's batch, waiting for (or in) a group."""
 
-    index: int
-    event_id: uuid.UUID
-    data: EventData
-    client_id: bool = True
-
-
-@dataclass(frozen=True, slots=True)
-class Appended:
-    event_id: str
-    position: int
-    stream: str
-    version: int
-    duplicate: bool = False
-
-    def as_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "event_id": self.event_id,
-            "position": self.position,
-            "stream": self.stream,
-            "version": self.version,
-        }
-        if self.duplicate:
-            out["duplicate"] = True
-        return out
-
-
-def _conflict(index: int, event_id: uuid.UUID) -> RuleViolation:
-    return RuleViolation(
-        "event_id_conflict",
-        f"event_id {event_id} was already used for a different event",
-        "event_id",
-        index,
-    )
+    batch: Sequence[Pending]
+    actor: str
+    recorded_at: datetime
+    answer: asyncio.Future[list[Appended]]
 
 
 class EventStore:
     """The one writer of the log for this process; holds the write model."""
 
-    def __init__(self, engine: AsyncEngine, model: WriteModel | None = None) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        model: WriteModel | None = None,
+        *,
+        max_group_events: int = MAX_GROUP_EVENTS,
+    ) -> None:
         self.engine = engine
         self.model = model or WriteModel()
-        # one batch at a time in this process: the model is shared by every request
+        self.max_group_events = max_group_events
+        # The model is shared by every request: one group at a time in this process
+        # (the writer task), and `load` waits for it.
         self._lock = asyncio.Lock()
+        self._queue: collections.deque[_Request] = collections.deque()
+        self._writer: asyncio.Task[None] | None = None
+        self._conn: AsyncConnection | None = None
 
     async def load(self) -> None:
         """Bring the write model up to the log's head (at start-up)."""
@@ -120,79 +124,121 @@ class EventStore:
         self, batch: Sequence[Pending], actor: str, now: datetime | None = None
     ) -> list[Appended]:
         """Append `batch` atomically; duplicates answer their original place.
-        Raises RuleViolation (nothing appended, model unchanged)."""
-        recorded_at = now or datetime.now(UTC)
-        async with self._lock, self.engine.connect() as conn:
-            pg = await raw(conn)
-            model = self.model
+        Raises RuleViolation (nothing of the batch appended, model unchanged), or the
+        database's error (nothing of the batch's group appended)."""
+        answer: asyncio.Future[list[Appended]] = asyncio.get_running_loop().create_future()
+        self._queue.append(_Request(batch, actor, now or datetime.now(UTC), answer))
+        if self._writer is None:
+            self._writer = asyncio.create_task(self._drain())
+        # A caller that goes away before its group is taken is left out of it; once
+        # taken, its batch is appended (or refused) all the same.
+        return await answer
+
+    async def _drain(self) -> None:
+        """The writer: one group after another while requests are waiting. It holds
+        one pooled connection for as long as there is work (no checkout per group)."""
+        try:
+            while self._queue:
+                group = self._take()
+                if group:
+                    await self._append_group(group)
+        finally:
+            conn, self._conn = self._conn, None
+            self._writer = None
+            while self._queue:  # only when the writer itself was cancelled
+                self._queue.popleft().answer.cancel()
+            if conn is not None:
+                with contextlib.suppress(Exception):
+                    await conn.close()
+
+    def _take(self) -> list[_Request]:
+        """The waiting requests, oldest first, up to the group's cap (at least one)."""
+        group: list[_Request] = []
+        size = 0
+        while self._queue:
+            request = self._queue[0]
+            if group and size + len(request.batch) > self.max_group_events:
+                break
+            self._queue.popleft()
+            if not request.answer.done():  # its caller went away: leave it out
+                group.append(request)
+                size += len(request.batch)
+        return group
+
+    async def _discard(self) -> None:
+        """Drop the connection after a failed group: the next one starts afresh."""
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                await conn.invalidate()
+            with contextlib.suppress(Exception):
+                await conn.close()
+
+    async def _append_group(self, group: list[_Request]) -> None:
+        model = self.model
+        async with self._lock:
             try:
+                if self._conn is None:
+                    # the pool's pre-ping replaces a connection that died while idle
+                    self._conn = await self.engine.connect()
+                pg = await raw(self._conn)
                 async with pg.transaction():
                     start = int(await pg.fetchval("SELECT position FROM log_head FOR UPDATE"))
                     await self._catch_up(pg, start)
-                    known = await _known(pg, [p.event_id for p in batch if p.client_id])
+                    ids = [p.event_id for r in group for p in r.batch if p.client_id]
+                    known = await known_events(pg, ids)
                     model.begin()
-                    results, rows = _decide(model, batch, known, start)
+                    outcomes, rows = _decide_group(model, group, known, start)
                     if rows:
                         columns = [list(c) for c in zip(*rows, strict=True)]
-                        await pg.fetchval(_INSERT, *columns, recorded_at, actor, start + len(rows))
-            except BaseException:
-                # refused, or the transaction failed (even at COMMIT): take the batch back
+                        await pg.fetchval(_INSERT, *columns, start + len(rows))
+            except BaseException as exc:
+                # the transaction failed (even at COMMIT): take the whole group back
                 if model.journal.active:
                     model.rollback()
-                raise
+                await self._discard()
+                for request in group:
+                    _fail(request, exc)
+                if not isinstance(exc, Exception):
+                    raise
+                return
             model.commit(start + len(rows))
-        return results
+        for request, outcome in zip(group, outcomes, strict=True):
+            if request.answer.done():
+                continue
+            if isinstance(outcome, Exception):
+                request.answer.set_exception(outcome)
+            else:
+                request.answer.set_result(outcome)
 
 
-# (type, payload as a dict of provided fields, position, stream, version)
-Known = tuple[str, dict[str, Any], int, str, int]
-
-
-async def _known(pg: Any, ids: list[uuid.UUID]) -> dict[uuid.UUID, Known]:
-    if not ids:
-        return {}
-    rows = await pg.fetch(
-        "SELECT event_id, type, schema_version, data::text, position, stream, version"
-        " FROM events WHERE event_id = ANY($1::uuid[])",
-        ids,
-    )
-    return {r[0]: (r[1], as_dict(decode_data(r[1], r[2], r[3])), r[4], r[5], r[6]) for r in rows}
-
-
-Row = tuple[int, uuid.UUID, str, int, str, int, str]
-
-
-def _decide(
-    model: WriteModel, batch: Sequence[Pending], known: dict[uuid.UUID, Known], start: int
-) -> tuple[list[Appended], list[Row]]:
-    results: list[Appended] = []
+def _decide_group(
+    model: WriteModel, group: list[_Request], known: dict[uuid.UUID, Known], start: int
+) -> tuple[list[list[Appended] | Exception], list[Row]]:
+    """Each batch in turn from its own journal mark: a refused one is taken back
+    alone, and the ids it took are forgotten with it."""
+    outcomes: list[list[Appended] | Exception] = []
     rows: list[Row] = []
-    for p in batch:
-        data = p.data
-        seen = known.get(p.event_id)
-        if seen is not None:
-            if seen[0] != data.event_type or seen[1] != as_dict(data):
-                raise _conflict(p.index, p.event_id)
-            results.append(Appended(str(p.event_id), seen[2], seen[3], seen[4], duplicate=True))
-            continue
+    for request in group:
+        mark = model.mark()
         try:
-            stream, version = model.decide(data)
-        except RuleViolation as exc:
-            raise exc.at(p.index) from None
-        position = start + len(rows) + 1
-        payload = encode_data(data)
-        rows.append(
-            (
-                position,
-                p.event_id,
-                stream,
-                version,
-                data.event_type,
-                data.schema_version,
-                payload.decode(),
+            results, mine, taken = decide_batch(
+                model, request.batch, known, start + len(rows), request.recorded_at, request.actor
             )
-        )
-        results.append(Appended(str(p.event_id), position, stream, version))
-        # a later event of the same batch with this id is its duplicate (or a conflict)
-        known[p.event_id] = (data.event_type, as_dict(data), position, stream, version)
-    return results, rows
+        except Exception as exc:  # refused (or a bug in a rule): this batch alone fails
+            model.rollback_to(mark)
+            outcomes.append(exc)
+            continue
+        rows.extend(mine)
+        known.update(taken)
+        outcomes.append(results)
+    return outcomes, rows
+
+
+def _fail(request: _Request, exc: BaseException) -> None:
+    if request.answer.done():
+        return
+    if isinstance(exc, Exception):
+        request.answer.set_exception(exc)
+    else:  # the writer was cancelled (shutting down)
+        request.answer.cancel()

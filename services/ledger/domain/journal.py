@@ -28,9 +28,18 @@ class Journal:
         self.active = False
 
     def rollback(self) -> None:
-        while self._undo:
-            self._undo.pop()()
+        self.rollback_to(0)
         self.active = False
+
+    def mark(self) -> int:
+        """A point to undo back to: one batch of a group is refused, not the group."""
+        return len(self._undo)
+
+    def rollback_to(self, mark: int) -> None:
+        """Undo every mutation recorded after `mark`; the journal stays active."""
+        undo = self._undo
+        while len(undo) > mark:
+            undo.pop()()
 
     def set_item(self, d: dict[Any, Any], key: Any, value: Any) -> None:
         if self.active:

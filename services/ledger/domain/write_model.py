@@ -3,7 +3,8 @@
 `decide` validates one new event against everything before it (the log, then the
 earlier events of the same batch), applies it, and says which stream it belongs
 to. Between `begin()` and `commit()` every change is journaled, so `rollback()`
-leaves the model exactly as it was before the batch.
+leaves the model exactly as it was before the batch (or the group of batches), and
+`rollback_to(mark())` takes back one batch of a group alone.
 """
 
 from __future__ import annotations
@@ -65,6 +66,14 @@ class WriteModel:
 
     def rollback(self) -> None:
         self.journal.rollback()
+
+    def mark(self) -> int:
+        """Where one batch of a group starts (see `rollback_to`)."""
+        return self.journal.mark()
+
+    def rollback_to(self, mark: int) -> None:
+        """Take back the batch applied since `mark`, keep the ones before it."""
+        self.journal.rollback_to(mark)
 
     def decide(self, data: EventData) -> tuple[str, int]:
         """Validate and apply one new event; its (stream, version). Raises RuleViolation."""

@@ -89,3 +89,33 @@ def test_split_gives_one_event_per_distinct_project_with_stable_ids() -> None:  
     assert split_recalculation(rid, request) == parts  # a retry is the same request
     single = FinancesRecalculationRequested(project_ids=("P",))
     assert split_recalculation(rid, single) == [(rid, single)]
+
+
+def test_rollback_to_a_mark_takes_back_one_batch_of_a_group() -> None:
+    # a group appends several client batches; one refused is undone alone (api.md)
+    m = seeded()
+    log_hour(m, "H1")
+    before = snapshot(m)
+    m.begin()
+    m.decide(ev("JobRoleDefined", role_id="R2", name="x"))  # batch 1
+    after_first = snapshot(m)
+    mark = m.mark()
+    m.decide(ev("TaskMoved", task_id="T", to_project_id="Q"))  # batch 2, later refused
+    m.decide(ev("HoursDeleted", hour_id="H1"))
+    m.rollback_to(mark)
+    assert snapshot(m) == after_first
+    m.decide(ev("UserDefined", user_id="U2", name="x", primary_role_id="R2"))  # batch 3
+    m.commit(m.position + 2)
+    assert "R2" in m.roles and "U2" in m.users and "H1" in m.hours
+    assert m.tasks["T"].project == "P" and snapshot(m) != before
+
+
+def test_rollback_after_marks_restores_the_whole_group() -> None:
+    m = seeded()
+    before = snapshot(m)
+    m.begin()
+    m.decide(ev("JobRoleDefined", role_id="R2", name="x"))
+    m.mark()
+    m.decide(ev("TaskMoved", task_id="T", to_project_id="Q"))
+    m.rollback()
+    assert snapshot(m) == before

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 
 from shared.infra.settings import Settings
 
@@ -19,7 +20,13 @@ def configure_main(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="make the rebuild the live projection (workers pause meanwhile)",
     )
-    parser.add_argument("--batch", type=int, default=10_000, help="events per read")
+    parser.add_argument("--batch", type=int, default=50_000, help="events per read")
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="shard processes of the rebuild (default: one per core; 1: in this process)",
+    )
     parser.add_argument(
         "--wait",
         type=float,
@@ -41,12 +48,14 @@ async def run(database_url: str, args: argparse.Namespace) -> int:
 
     conn = await asyncpg.connect(plain_dsn(database_url))
     try:
-        replayer = Replayer(batch=args.batch)
+        replayer = Replayer(
+            batch=args.batch, jobs=getattr(args, "jobs", 1), dsn=plain_dsn(database_url)
+        )
         report = await replayer.rebuild(conn)
         print(
             f"replayed {report.events} events up to position {report.position}"
             f" in {report.read_seconds:.2f}s ({report.events_per_second:,.0f} events/s);"
-            f" {len(replayer.book.projects)} projects written in {report.write_seconds:.2f}s"
+            f" {replayer.projects} projects written in {report.write_seconds:.2f}s"
         )
         await replayer.compare(conn, wait_seconds=args.wait)
         for project_id in report.behind:

@@ -3,6 +3,11 @@
 The worker feeds it every project-stream event in position order, after feeding
 the `ReferenceData` at least up to that position; what `apply` returns is what to
 publish on the finance topic (R6.4).
+
+A quiet book (`quiet=True`: replay, as_of) publishes nothing: it neither computes
+totals around every event nor builds outcomes, which is most of the cost of a small
+event. Recalculations still run (they change prices); the lines end up identical, and
+totals are read once at the end (`totals`).
 """
 
 from __future__ import annotations
@@ -83,8 +88,9 @@ _HANDLERS[FinancesRecalculationRequested] = _manual
 class FinanceBook:
     """Projects held in memory, priced from the log (R1.1)."""
 
-    def __init__(self, reference: ReferenceData) -> None:
+    def __init__(self, reference: ReferenceData, *, quiet: bool = False) -> None:
         self.reference = reference
+        self.quiet = quiet
         self.projects: dict[str, ProjectState] = {}
         self.observer: PricingObserver | None = None
         #: billing record id -> project id, for `record_view`
@@ -118,10 +124,15 @@ class FinanceBook:
         )
         if isinstance(data, ProjectCreated):
             projects.project_created(step, data)
-            return self._published(event, {}, step)
+            return [] if self.quiet else self._published(event, {}, step)
         handler = _HANDLERS.get(type(data))
         state = self.projects.get(project_id)
         if handler is None or state is None:
+            return []
+        if self.quiet:
+            handler(step, state, data)
+            if step.recalcs:
+                self._recalculate(step)
             return []
         touched = [project_id]
         if isinstance(data, TaskMoved) and data.to_project_id in self.projects:
@@ -130,9 +141,8 @@ class FinanceBook:
         handler(step, state, data)
         return self._published(event, before, step)
 
-    def _published(
-        self, event: RecordedEvent, before: dict[str, ProjectTotals], step: Step
-    ) -> list[EventData]:
+    def _recalculate(self, step: Step) -> list[tuple[Recalc, int, int]]:
+        """Run what the handler asked for, in order, once per (project, reason)."""
         done: list[tuple[Recalc, int, int]] = []
         seen: set[tuple[str, str]] = set()
         for recalc in step.recalcs:
@@ -142,6 +152,12 @@ class FinanceBook:
             seen.add((recalc.project_id, recalc.reason))
             counts = recalculate(step, state, recalc.scope)
             done.append((recalc, counts.hours_repriced, counts.hours_locked))
+        return done
+
+    def _published(
+        self, event: RecordedEvent, before: dict[str, ProjectTotals], step: Step
+    ) -> list[EventData]:
+        done = self._recalculate(step)
         out: list[EventData] = []
         cause = Cause(type=event.type, position=event.position)
         after: dict[str, ProjectTotals] = {}

@@ -42,6 +42,9 @@ class Pricer:
         self.company_at = position if info.follow_company_rate_changes else info.company_attached_at
         self._roles: dict[str, tuple[str | None, tuple[str, ...]]] = {}
         self._billing: dict[tuple[str, date], Found] = {}
+        self._cost: dict[tuple[str, date], Found] = {}
+        self._user: dict[tuple[str, date], tuple[Found, Found]] = {}
+        self._candidates: dict[tuple[str, str, str | None], tuple[str, ...]] = {}
         self._hours: dict[tuple[str | None, str, str | None, date], Rates] = {}
 
     # -- levels ---------------------------------------------------------------------
@@ -52,20 +55,34 @@ class Pricer:
             roles = self._roles[user_id] = self.ref.user_roles(user_id, self.at)
         return roles[0]
 
+    def _user_rates(self, user_id: str, day: date) -> tuple[Found, Found]:
+        key = (user_id, day)
+        rates = self._user.get(key)
+        if rates is None:
+            cost = rate_on(self.ref.user_cost(user_id, self.at), day)
+            billing = rate_on(self.ref.user_billing(user_id, self.at), day)
+            rates = self._user[key] = (
+                None if cost is None else (cost, "user"),
+                None if billing is None else (billing, "user"),
+            )
+        return rates
+
     def user_cost(self, user_id: str, day: date) -> Found:
-        value = rate_on(self.ref.user_cost(user_id, self.at), day)
-        return None if value is None else (value, "user")
+        return self._user_rates(user_id, day)[0]
 
     def user_billing(self, user_id: str, day: date) -> Found:
-        value = rate_on(self.ref.user_billing(user_id, self.at), day)
-        return None if value is None else (value, "user")
+        return self._user_rates(user_id, day)[1]
 
     def role_cost(self, role_id: str | None, day: date) -> Found:
         """R4.7: the system cost rate of the role, no overrides."""
         if role_id is None:
             return None
+        key = (role_id, day)
+        if key in self._cost:
+            return self._cost[key]
         value = rate_on(self.ref.role_cost(role_id, self.at), day)
-        return None if value is None else (value, "role")
+        found = self._cost[key] = None if value is None else (value, "role")
+        return found
 
     def role_billing(self, role_id: str | None, day: date) -> Found:
         """R4.4: project override → company (R4.5) → system → none."""
@@ -96,7 +113,17 @@ class Pricer:
 
     def role_candidates(self, task: TaskState, owner: str, own_role: str | None) -> tuple[str, ...]:
         """The hour's (or assignment's) role, the roles the owner holds on the task's
-        assignments, the owner's primary role, the task's first role assignment."""
+        assignments, the owner's primary role, the task's first role assignment.
+        Memoised: a plan asks once per day, a recalculation once per entry."""
+        key = (task.task_id, owner, own_role)
+        found = self._candidates.get(key)
+        if found is None:
+            found = self._candidates[key] = self._role_candidates(task, owner, own_role)
+        return found
+
+    def _role_candidates(
+        self, task: TaskState, owner: str, own_role: str | None
+    ) -> tuple[str, ...]:
         held = [a.role_id for a in task.assignments if a.user_id == owner]
         first = next((a.role_id for a in task.assignments if a.role_id is not None), None)
         return _unique([own_role, *held, self.primary_role(owner), first])

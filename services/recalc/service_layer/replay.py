@@ -1,8 +1,9 @@
 """Blue/green rebuild of the projections from the log (`tally replay`).
 
-The whole log is read in large batches and applied to one in-memory book, with the
-reference data applied in position order, exactly as the workers and `as_of` do
-(R1.1). Everything is written in bulk to a fresh schema `projection_next`, compared
+The projects are dealt to shards (projects linked by task moves together), one
+process per core (`replay_shard`); each reads the reference data and its own project
+streams in large batches, applies them in position order to a quiet book (nothing is
+published, R1.1) and COPYs its projects to a fresh schema `projection_next`, compared
 with the live `projection` table by table (differences are printed per project),
 and, on request, swapped in: under the exclusive swap lock (workers wait), the
 rebuild is caught up to the head of the log, the schemas are renamed in one
@@ -11,28 +12,36 @@ transaction, and workers drop their caches (`Advancer._fence_swap`).
 
 from __future__ import annotations
 
+import asyncio
+import multiprocessing
 import time
 from collections.abc import Iterable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from services.recalc.adapters.outbox import append_outcomes
-from services.recalc.adapters.store import ProjectionStore, Writes
+from services.recalc.adapters.store import ProjectionStore
 from services.recalc.domain.book import FinanceBook
-from services.recalc.domain.reference import ReferenceData
-from services.recalc.service_layer.advance import REFERENCE_TYPES, SWAP_LOCK
+from services.recalc.service_layer.advance import SWAP_LOCK
+from services.recalc.service_layer.asof import reference_as_of
 from services.recalc.service_layer.compare import Difference, behind_projects, compare
-from shared.events import EventData, TaskMoved, project_of_stream
+from services.recalc.service_layer.replay_copy import copy_projects
+from services.recalc.service_layer.replay_shard import (
+    ShardJob,
+    ShardResult,
+    plan,
+    rebuild_shard,
+    run_shard,
+)
+from shared.events import EventData, RecordedEvent, TaskMoved, project_of_stream
 from shared.infra import eventlog
 
 LIVE = "projection"
 NEXT = "projection_next"
 TABLES = ("projects", "tasks", "hours", "expenses", "billing_records")
 BATCH = 10_000
-WRITE_CHUNK = 20_000  # lines per bulk statement
-
-_REFERENCE = frozenset(REFERENCE_TYPES)
 
 
 @dataclass(slots=True)
@@ -51,53 +60,18 @@ class Report:
 
 
 class Replayer:
-    """Holds the rebuilt book between the rebuild, the comparison and the swap."""
+    """The rebuild (in `jobs` shard processes, or in this one), then the comparison and
+    the swap of `projection_next`."""
 
-    def __init__(self, *, batch: int = BATCH) -> None:
+    def __init__(self, *, batch: int = BATCH, jobs: int = 1, dsn: str | None = None) -> None:
+        if jobs > 1 and dsn is None:
+            raise ValueError("parallel shards open their own connections: give the dsn")
         self.batch = batch
-        self.reference = ReferenceData()
-        self.book = FinanceBook(self.reference)
+        self.jobs = max(1, jobs)
+        self.dsn = dsn
         self.position = 0
+        self.projects = 0
         self.report = Report()
-        self.store = ProjectionStore(NEXT)
-
-    def apply(self, events: Iterable[Any]) -> tuple[set[str], list[EventData]]:
-        """Apply events in position order; the projects they touch and the outcomes."""
-        touched: set[str] = set()
-        outcomes: list[EventData] = []
-        reference, book = self.reference, self.book
-        for event in events:
-            data = event.data
-            if data.event_type in _REFERENCE:
-                reference.apply(event)
-            project_id = project_of_stream(event.stream)
-            if project_id is not None:
-                touched.add(project_id)
-                if isinstance(data, TaskMoved):
-                    touched.add(data.to_project_id)
-                outcomes.extend(book.apply(event))
-            self.position = event.position
-        return touched, outcomes
-
-    async def read(
-        self, conn: Any, upto: int, *, keep_outcomes: bool = False
-    ) -> tuple[set[str], list[EventData]]:
-        """Read and apply (self.position, upto] in batches."""
-        touched: set[str] = set()
-        outcomes: list[EventData] = []
-        started = time.perf_counter()
-        while self.position < upto:
-            events = await eventlog.read_after(conn, self.position, self.batch, upto=upto)
-            if not events:
-                raise RuntimeError(f"log head is {upto} but no event after {self.position}")
-            more_touched, more_outcomes = self.apply(events)
-            touched |= more_touched
-            if keep_outcomes:
-                outcomes.extend(more_outcomes)
-            self.report.events += len(events)
-        self.report.read_seconds += time.perf_counter() - started
-        self.report.position = self.position
-        return touched, outcomes
 
     async def create_next(self, conn: Any) -> None:
         await conn.execute(f"DROP SCHEMA IF EXISTS {NEXT} CASCADE")
@@ -105,41 +79,31 @@ class Replayer:
         for table in TABLES:
             await conn.execute(f"CREATE TABLE {NEXT}.{table} (LIKE {LIVE}.{table} INCLUDING ALL)")
 
-    async def write(self, conn: Any, project_ids: Iterable[str]) -> None:
-        """Write the whole state of `project_ids` to `projection_next`, in bulk."""
-        started = time.perf_counter()
-        book = self.book
-        writes = Writes()
-        lines = 0
-        for project_id in sorted(project_ids):
-            state = book.projects.get(project_id)
-            if state is None:
-                continue
-            state.take_changes()  # everything is written: nothing is pending any more
-            writes.projects.append((state.info, self.position, book.totals(project_id)))
-            writes.tasks.extend(
-                (task, book.task_view(project_id, task_id)) for task_id, task in state.tasks.items()
-            )
-            writes.hours.extend(state.hours.values())
-            writes.expenses.extend(state.expenses.values())
-            writes.records.extend(
-                (record, book.record_view(record_id)) for record_id, record in state.records.items()
-            )
-            lines += 1 + len(state.tasks) + len(state.hours) + len(state.expenses)
-            if lines >= WRITE_CHUNK:
-                await self.store.write(conn, writes)
-                writes, lines = Writes(), 0
-        await self.store.write(conn, writes)
-        self.report.write_seconds += time.perf_counter() - started
-
     async def rebuild(self, conn: Any) -> Report:
         """Replay the whole log into `projection_next` (live reads keep working)."""
         await self.create_next(conn)
         upto = await eventlog.head(conn)
-        await self.read(conn, upto)
-        async with conn.transaction():
-            await self.write(conn, self.book.projects)
-        return self.report
+        started = time.perf_counter()
+        streams = await plan(conn, upto, self.jobs)
+        jobs = [ShardJob(self.dsn or "", NEXT, s, upto, self.batch) for s in streams]
+        if self.jobs == 1:
+            async with conn.transaction():
+                _, result = await rebuild_shard(conn, jobs[0])
+            results = [result]
+        else:
+            results = await _in_processes(jobs)
+        elapsed = time.perf_counter() - started
+        self.position = upto
+        self.projects = sum(r.projects for r in results)
+        report = self.report
+        report.position = upto
+        report.events = upto  # positions are gap-free: the whole log up to `upto`
+        # Shards overlap: the rebuild's time is the slowest shard's, split as it was.
+        slowest = max(results, key=lambda r: r.read_seconds + r.write_seconds)
+        total = slowest.read_seconds + slowest.write_seconds or 1.0
+        report.read_seconds = elapsed * slowest.read_seconds / total
+        report.write_seconds = elapsed * slowest.write_seconds / total
+        return report
 
     async def compare(self, conn: Any, *, wait_seconds: float = 10.0) -> Report:
         """Differences between the live projection and the rebuild, per project. Live
@@ -165,9 +129,7 @@ class Replayer:
         async with conn.transaction():
             await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", SWAP_LOCK)
             head = await eventlog.head(conn)
-            touched, outcomes = await self.read(conn, head, keep_outcomes=True)
-            await self._delete_projects(conn, touched)
-            await self.write(conn, touched)
+            outcomes = await self._catch_up(conn, head)
             await conn.execute(f"UPDATE {NEXT}.projects SET applied_position = $1", head)
             live = {
                 r["project_id"]: int(r["applied_position"])
@@ -189,6 +151,37 @@ class Replayer:
         self.report.swapped_to = old
         return old
 
+    async def _catch_up(self, conn: Any, head: int) -> list[EventData]:
+        """Apply (position, head] to the projects it touches, loaded from the rebuild
+        (as a worker would), rewrite them whole; what they publish, in order."""
+        events: list[RecordedEvent] = []
+        while self.position < head:
+            batch = await eventlog.read_after(conn, self.position, self.batch, upto=head)
+            if not batch:
+                raise RuntimeError(f"log head is {head} but no event after {self.position}")
+            events.extend(batch)
+            self.position = batch[-1].position
+        touched: set[str] = set()
+        for event in events:
+            project_id = project_of_stream(event.stream)
+            if project_id is not None:
+                touched.add(project_id)
+                if isinstance(event.data, TaskMoved):
+                    touched.add(event.data.to_project_id)
+        outcomes: list[EventData] = []
+        if touched:
+            ids = sorted(touched)
+            book = FinanceBook(await reference_as_of(conn, head))
+            for entry in (await ProjectionStore(NEXT).load(conn, ids)).values():
+                book.add(entry.state)
+            for event in events:
+                outcomes.extend(book.apply(event))
+            await self._delete_projects(conn, ids)
+            await copy_projects(conn, NEXT, book, ids, head)
+        self.report.events += len(events)
+        self.report.position = head
+        return outcomes
+
     async def _delete_projects(self, conn: Any, project_ids: Iterable[str]) -> None:
         ids = list(project_ids)
         if ids:
@@ -198,7 +191,15 @@ class Replayer:
                 )
 
 
-async def _sleep(seconds: float) -> None:
-    import asyncio
+async def _in_processes(jobs: list[ShardJob]) -> list[ShardResult]:
+    """One spawned process per shard (a fork would inherit the event loop)."""
+    loop = asyncio.get_running_loop()
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=len(jobs), mp_context=context) as pool:
+        return list(
+            await asyncio.gather(*(loop.run_in_executor(pool, run_shard, job) for job in jobs))
+        )
 
+
+async def _sleep(seconds: float) -> None:
     await asyncio.sleep(seconds)

@@ -1,0 +1,106 @@
+"""Bulk writes of whole projects into a fresh projection schema with COPY.
+
+`tally replay` fills `projection_next` from empty, so there is nothing to upsert or
+delete: every row goes in once, through `copy_records_to_table` (binary COPY), from
+the same column descriptions as the worker's writes (`adapters.rows`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+from services.recalc.adapters.rows import (
+    EXPENSE,
+    HOUR,
+    PROJECT,
+    RECORD,
+    RECORD_VIEW,
+    TASK,
+    TASK_VIEW,
+    TOTAL_COLUMNS,
+    TOTAL_FIELDS,
+    Column,
+)
+from services.recalc.domain.book import FinanceBook
+
+Getter = Callable[[Any], Any]
+
+
+def _getters(columns: Sequence[Column]) -> tuple[list[str], list[Getter]]:
+    return [c.name for c in columns], [c.get for c in columns]
+
+
+_PROJECT_NAMES, _PROJECT_GET = _getters(PROJECT)
+_TASK_NAMES, _TASK_GET = _getters(TASK)
+_VIEW_NAMES, _VIEW_GET = _getters(TASK_VIEW)
+_HOUR_NAMES, _HOUR_GET = _getters(HOUR)
+_EXPENSE_NAMES, _EXPENSE_GET = _getters(EXPENSE)
+_RECORD_NAMES, _RECORD_GET = _getters(RECORD)
+_RVIEW_NAMES, _RVIEW_GET = _getters(RECORD_VIEW)
+
+COLUMNS = {
+    "projects": [*_PROJECT_NAMES, "applied_position", *TOTAL_COLUMNS],
+    "tasks": _TASK_NAMES + _VIEW_NAMES,
+    "hours": _HOUR_NAMES,
+    "expenses": _EXPENSE_NAMES,
+    # text[] columns as lists (COPY), not the JSON text the upserts' unnest reads
+    "billing_records": [*_RECORD_NAMES, "hour_ids", "expense_ids", "task_ids", *_RVIEW_NAMES],
+}
+
+
+def project_records(
+    book: FinanceBook, project_ids: Iterable[str], position: int
+) -> dict[str, list[tuple[Any, ...]]]:
+    """COPY records of every table for the whole state of `project_ids`."""
+    out: dict[str, list[tuple[Any, ...]]] = {table: [] for table in COLUMNS}
+    projects, tasks, hours = out["projects"], out["tasks"], out["hours"]
+    expenses, records = out["expenses"], out["billing_records"]
+    hour_get = _HOUR_GET
+    for project_id in project_ids:
+        state = book.projects.get(project_id)
+        if state is None:
+            continue
+        state.take_changes()  # everything is written: nothing is pending any more
+        totals = book.totals(project_id)
+        projects.append(
+            (
+                *(get(state.info) for get in _PROJECT_GET),
+                position,
+                *(getattr(totals, f) for f in TOTAL_FIELDS),
+            )
+        )
+        for task_id, task in state.tasks.items():
+            view = book.task_view(project_id, task_id)
+            tasks.append((*(get(task) for get in _TASK_GET), *(get(view) for get in _VIEW_GET)))
+        hours.extend(tuple([get(hour) for get in hour_get]) for hour in state.hours.values())
+        expenses.extend(
+            tuple(get(expense) for get in _EXPENSE_GET) for expense in state.expenses.values()
+        )
+        for record_id, record in state.records.items():
+            rview = book.record_view(record_id)
+            records.append(
+                (
+                    *(get(record) for get in _RECORD_GET),
+                    list(record.hour_ids),
+                    list(record.expense_ids),
+                    list(record.task_ids),
+                    *(get(rview) for get in _RVIEW_GET),
+                )
+            )
+    return out
+
+
+async def copy_projects(
+    conn: Any, schema: str, book: FinanceBook, project_ids: Iterable[str], position: int
+) -> int:
+    """COPY the whole state of `project_ids` into `schema` (whose tables hold none of
+    their rows); the number of rows written."""
+    written = 0
+    for table, rows in project_records(book, project_ids, position).items():
+        if rows:
+            await conn.copy_records_to_table(
+                table, schema_name=schema, columns=COLUMNS[table], records=rows
+            )
+            written += len(rows)
+    return written

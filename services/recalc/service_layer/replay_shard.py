@@ -1,0 +1,160 @@
+"""Parallel shards of `tally replay`: projects split so that each shard replays alone.
+
+A task move needs both of its projects in one book, so projects linked by moves
+(transitively: union-find) form a group, and whole groups are dealt to the shards,
+heaviest first, each to the shard with the fewest events so far. A shard reads the
+reference data (small: every shard reads it, R1.2 look-ups are "as known at P") and
+then only its own project streams, in position order, applies them to a quiet book and
+COPYs its projects into the new schema. Shards run in spawned processes, one per core.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from services.recalc.domain.book import FinanceBook
+from services.recalc.service_layer.asof import reference_as_of
+from services.recalc.service_layer.replay_copy import copy_projects
+from shared.events import project_of_stream
+from shared.infra import eventlog
+
+
+@dataclass(frozen=True, slots=True)
+class ShardJob:
+    dsn: str  # a plain asyncpg DSN: a spawned process opens its own connection
+    schema: str
+    streams: tuple[str, ...]  # the project streams of this shard
+    upto: int
+    batch: int
+
+
+@dataclass(frozen=True, slots=True)
+class ShardResult:
+    events: int  # project-stream events applied
+    projects: int
+    rows: int
+    read_seconds: float  # reading, decoding and applying
+    write_seconds: float
+
+
+class _Groups:
+    """Union-find over project ids."""
+
+    def __init__(self) -> None:
+        self.parent: dict[str, str] = {}
+
+    def find(self, item: str) -> str:
+        parent = self.parent.setdefault(item, item)
+        if parent != item:
+            parent = self.parent[item] = self.find(parent)
+        return parent
+
+    def union(self, a: str, b: str) -> None:
+        ra, rb = self.find(a), self.find(b)
+        if ra != rb:
+            self.parent[rb] = ra
+
+
+def deal(
+    counts: dict[str, int], moves: list[tuple[str, str]], shards: int
+) -> list[tuple[str, ...]]:
+    """Project streams by shard: projects linked by a move share a shard; groups are
+    dealt heaviest first to the lightest shard (by events), deterministically."""
+    groups = _Groups()
+    for stream in counts:
+        groups.find(stream)
+    for source, target in moves:
+        groups.union(source, target)
+    members: dict[str, list[str]] = {}
+    for stream in counts:
+        members.setdefault(groups.find(stream), []).append(stream)
+    weighted = sorted(
+        members.values(), key=lambda group: (-sum(counts.get(s, 0) for s in group), min(group))
+    )
+    loads = [0] * shards
+    out: list[list[str]] = [[] for _ in range(shards)]
+    for group in weighted:
+        index = loads.index(min(loads))
+        out[index].extend(group)
+        loads[index] += sum(counts.get(s, 0) for s in group)
+    return [tuple(sorted(streams)) for streams in out]
+
+
+async def plan(conn: Any, upto: int, shards: int) -> list[tuple[str, ...]]:
+    """Read the project streams (with their sizes) and the moves up to `upto`; deal them."""
+    rows = await conn.fetch(
+        "SELECT stream, count(*) AS n FROM events WHERE position <= $1"
+        " AND stream LIKE 'project-%' GROUP BY stream",
+        upto,
+    )
+    counts = {r["stream"]: int(r["n"]) for r in rows}
+    moved = await conn.fetch(
+        "SELECT stream, data->>'to_project_id' AS target FROM events"
+        " WHERE type = 'TaskMoved' AND position <= $1",
+        upto,
+    )
+    moves = [(r["stream"], f"project-{r['target']}") for r in moved]
+    for _, target in moves:
+        counts.setdefault(target, 0)  # a move into a project not (yet) created
+    return deal(counts, moves, shards)
+
+
+_SQL = (
+    "SELECT position, event_id, stream, version, type, schema_version, data::text,"
+    " recorded_at, actor FROM events WHERE position > $1 AND position <= $2"
+    " AND stream = ANY($3::text[]) ORDER BY position LIMIT $4"
+)
+
+
+async def rebuild_shard(conn: Any, job: ShardJob) -> tuple[FinanceBook, ShardResult]:
+    """Replay the shard's streams up to `job.upto` and COPY its projects to `job.schema`."""
+    started = time.perf_counter()
+    book = FinanceBook(await reference_as_of(conn, job.upto), quiet=True)
+    streams = list(job.streams)
+    after, events = 0, 0
+    apply, decode = book.apply, eventlog.decode_row
+    while streams and after < job.upto:
+        rows = await conn.fetch(_SQL, after, job.upto, streams, job.batch)
+        for row in rows:
+            apply(decode(row))
+        events += len(rows)
+        if len(rows) < job.batch:
+            break
+        after = rows[-1][0]
+    read_seconds = time.perf_counter() - started
+    started = time.perf_counter()
+    owned = {project_of_stream(s) for s in streams}
+    project_ids = sorted(p for p in book.projects if p in owned)
+    rows_written = await copy_projects(conn, job.schema, book, project_ids, job.upto)
+    result = ShardResult(
+        events=events,
+        projects=len(project_ids),
+        rows=rows_written,
+        read_seconds=read_seconds,
+        write_seconds=time.perf_counter() - started,
+    )
+    return book, result
+
+
+async def _run(job: ShardJob) -> ShardResult:
+    import asyncpg
+
+    conn = await asyncpg.connect(job.dsn)
+    try:
+        async with conn.transaction():
+            _, result = await rebuild_shard(conn, job)
+        return result
+    finally:
+        await conn.close()
+
+
+def run_shard(job: ShardJob) -> ShardResult:
+    """The entry point of a shard process."""
+    # A replay only allocates: the book lives until the end, and the cyclic collector
+    # would walk millions of live lines again and again for no garbage.
+    gc.disable()
+    return asyncio.run(_run(job))

@@ -45,10 +45,12 @@ class Log:
         )
 
 
-def build(projects: int, hours: int, *, seed: int = 7, tasks: int = 20) -> Log:
+def build(
+    projects: int, hours: int, *, seed: int = 7, tasks: int = 20, moves: float = 0.0005
+) -> Log:
     """Events in position order: the reference data first, then every project and its
     tasks, then hours interleaved with recalculations (1 per ~33 hours), rate changes
-    and task moves (1 per ~2,000 hours, between neighbouring projects)."""
+    and task moves (`moves` per hour, between neighbouring projects)."""
     rnd = random.Random(seed)
     log = Log()
     roles = [f"r{i}" for i in range(10)]
@@ -146,7 +148,7 @@ def build(projects: int, hours: int, *, seed: int = 7, tasks: int = 20) -> Log:
                     "periods": [{"value": str(rnd.randint(80, 150))}],
                 },
             )
-        if rnd.random() < 0.0005 and projects > 1:
+        if rnd.random() < moves and projects > 1:
             target = f"p{(int(pid[1:]) + 1) % projects}"
             if task_ids[pid]:
                 tid = task_ids[pid].pop(rnd.randrange(len(task_ids[pid])))

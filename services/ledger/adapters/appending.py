@@ -71,12 +71,17 @@ Row = tuple[int, uuid.UUID, str, int, str, int, str, datetime, str]
 
 
 async def known_events(pg: Any, ids: list[uuid.UUID]) -> dict[uuid.UUID, Known]:
-    """The log's events with these ids (`pg` is asyncpg's connection)."""
+    """The log's events with these ids (`pg` is asyncpg's connection).
+
+    One index probe per id, whatever the table's statistics say: with
+    `event_id = ANY($1)` and a few hundred ids the planner may choose a sequential
+    scan testing every row against the whole array (seen: 70 ms on 60k rows)."""
     if not ids:
         return {}
     rows = await pg.fetch(
-        "SELECT event_id, type, schema_version, data::text, position, stream, version"
-        " FROM events WHERE event_id = ANY($1::uuid[])",
+        "SELECT e.event_id, e.type, e.schema_version, e.data::text, e.position, e.stream,"
+        " e.version FROM unnest($1::uuid[]) AS u(id) CROSS JOIN LATERAL"
+        " (SELECT * FROM events WHERE event_id = u.id OFFSET 0) AS e",
         ids,
     )
     return {r[0]: Known(r[1], decode_data(r[1], r[2], r[3]), r[4], r[5], r[6]) for r in rows}

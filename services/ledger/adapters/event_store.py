@@ -41,6 +41,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import asyncpg
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from services.ledger.adapters.appending import (
@@ -51,6 +52,7 @@ from services.ledger.adapters.appending import (
     decide_batch,
     known_events,
 )
+from services.ledger.domain.errors import RuleViolation
 from services.ledger.domain.write_model import WriteModel
 from shared.infra.db import raw
 from shared.infra.eventlog import head, read_after
@@ -58,6 +60,7 @@ from shared.infra.eventlog import head, read_after
 __all__ = ["NOTIFY_CHANNEL", "Appended", "EventStore", "Pending"]
 
 NOTIFY_CHANNEL = "tally_log"
+_EVENT_ID_KEY = "events_event_id_key"  # the unique index on events.event_id
 MAX_GROUP_EVENTS = 5000
 _CATCH_UP_CHUNK = 5000
 
@@ -175,34 +178,25 @@ class EventStore:
                 await conn.close()
 
     async def _append_group(self, group: list[_Request]) -> None:
-        model = self.model
         async with self._lock:
             try:
-                if self._conn is None:
-                    # the pool's pre-ping replaces a connection that died while idle
-                    self._conn = await self.engine.connect()
-                pg = await raw(self._conn)
-                async with pg.transaction():
-                    start = int(await pg.fetchval("SELECT position FROM log_head FOR UPDATE"))
-                    await self._catch_up(pg, start)
-                    ids = [p.event_id for r in group for p in r.batch if p.client_id]
-                    known = await known_events(pg, ids)
-                    model.begin()
-                    outcomes, rows = _decide_group(model, group, known, start)
-                    if rows:
-                        columns = [list(c) for c in zip(*rows, strict=True)]
-                        await pg.fetchval(_INSERT, *columns, start + len(rows))
+                try:
+                    outcomes = await self._attempt(group, look_up=False)
+                except _AskTheLog:
+                    outcomes = await self._attempt(group, look_up=True)
+                except asyncpg.UniqueViolationError as exc:
+                    if exc.constraint_name != _EVENT_ID_KEY:
+                        raise
+                    # an id the log already holds (a client's retry): again, asking the log
+                    outcomes = await self._attempt(group, look_up=True)
             except BaseException as exc:
-                # the transaction failed (even at COMMIT): take the whole group back
-                if model.journal.active:
-                    model.rollback()
+                # nothing of the group was appended: every request of it fails
                 await self._discard()
                 for request in group:
                     _fail(request, exc)
                 if not isinstance(exc, Exception):
                     raise
                 return
-            model.commit(start + len(rows))
         for request, outcome in zip(group, outcomes, strict=True):
             if request.answer.done():
                 continue
@@ -210,6 +204,53 @@ class EventStore:
                 request.answer.set_exception(outcome)
             else:
                 request.answer.set_result(outcome)
+
+    async def _attempt(
+        self, group: list[_Request], *, look_up: bool
+    ) -> list[list[Appended] | Exception]:
+        """One transaction for the group. Without `look_up` the log is not asked which
+        ids it already holds: new ids are the rule, and a repeated one shows anyway,
+        either refused by the insert's unique index or as a batch R9 refuses (a retry
+        re-creates what exists); the caller then tries again with `look_up`. That
+        saves a round trip and an index probe per event in every group."""
+        model = self.model
+        if self._conn is None:
+            # the pool's pre-ping replaces a connection that died while idle
+            self._conn = await self.engine.connect()
+        pg = await raw(self._conn)
+        try:
+            async with pg.transaction():
+                start = int(await pg.fetchval("SELECT position FROM log_head FOR UPDATE"))
+                await self._catch_up(pg, start)
+                known: dict[uuid.UUID, Known] = {}
+                if look_up:
+                    ids = [p.event_id for r in group for p in r.batch if p.client_id]
+                    known = await known_events(pg, ids)
+                model.begin()
+                outcomes, rows = _decide_group(model, group, known, start)
+                if not look_up and _may_repeat(group, outcomes):
+                    raise _AskTheLog
+                if rows:
+                    columns = [list(c) for c in zip(*rows, strict=True)]
+                    await pg.fetchval(_INSERT, *columns, start + len(rows))
+        except BaseException:
+            # refused by the database (even at COMMIT): take the whole group back
+            if model.journal.active:
+                model.rollback()
+            raise
+        model.commit(start + len(rows))
+        return outcomes
+
+
+class _AskTheLog(Exception):
+    """A batch with client ids was refused: it may be a retry, ask the log first."""
+
+
+def _may_repeat(group: list[_Request], outcomes: list[list[Appended] | Exception]) -> bool:
+    return any(
+        isinstance(outcome, RuleViolation) and any(p.client_id for p in request.batch)
+        for request, outcome in zip(group, outcomes, strict=True)
+    )
 
 
 def _decide_group(

@@ -24,15 +24,15 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture
 def groups(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """How many ids each group's transaction asked the log about: one entry a group."""
+    """How many requests each group's transaction decided: one entry a transaction."""
     seen: list[int] = []
-    real = event_store.known_events
+    real = event_store._decide_group
 
-    async def counting(pg: Any, ids: list[uuid.UUID]) -> Any:
-        seen.append(len(ids))
-        return await real(pg, ids)
+    def counting(model: Any, group: list[Any], *args: Any) -> Any:
+        seen.append(len(group))
+        return real(model, group, *args)
 
-    monkeypatch.setattr(event_store, "known_events", counting)
+    monkeypatch.setattr(event_store, "_decide_group", counting)
     return seen
 
 
@@ -63,7 +63,7 @@ async def test_a_refused_batch_leaves_no_trace_and_the_others_are_appended(
         ),
         store.append([pending("TaskCreated", task_id="U", project_id="P", name="U")], "c"),
     )
-    assert len(groups) == 2  # the setup, then the three together
+    assert groups == [1, 3]  # the setup, then the three together
     assert isinstance(refused, RuleViolation)
     assert (refused.code, refused.event_index) == ("unknown_project", 2)
     # the others go on, positions gap-free after the refused batch
@@ -91,7 +91,7 @@ async def test_a_later_batch_depends_on_an_earlier_one_of_the_same_group(
         store.append([pending("ProjectCreated", project_id="P", name="P")], "a"),
         store.append([pending("TaskCreated", task_id="T", project_id="P", name="T")], "b"),
     )
-    assert len(groups) == 1
+    assert groups == [2]
     assert [a.position for a in made + used] == [1, 2]
 
 
@@ -128,7 +128,7 @@ async def test_duplicate_ids_across_batches_of_one_group(
         # ...so a later batch may use one for another event
         store.append([pending("CompanyDefined", 0, lost, company_id="C", name="C")], "e"),
     )
-    assert len(groups) == 1
+    assert groups == [5, 5]  # a batch with client ids was refused: asked the log
     assert [(a.position, a.duplicate) for a in first] == [(1, False)]
     assert [(a.event_id, a.position, a.duplicate) for a in again] == [
         (str(eid), 1, True),
@@ -147,6 +147,8 @@ async def test_duplicate_ids_across_batches_of_one_group(
     # and across groups as before: the log answers
     later = await store.append([pending("ProjectCreated", 0, eid, project_id="P", name="P")], "f")
     assert (later[0].position, later[0].duplicate) == (1, True)
+    # (refused as a new project first, then the log was asked: two tries)
+    assert groups == [5, 5, 1, 1]
 
 
 async def test_a_database_failure_fails_the_whole_group_and_restores_the_model(
@@ -168,7 +170,7 @@ async def test_a_database_failure_fails_the_whole_group_and_restores_the_model(
         store.append([pending("JobRoleDefined", role_id="R", name="R")], "b"),
         store.append([pending("ProjectCreated", project_id="Q", name="Q")], "c"),
     )
-    assert len(groups) == 2
+    assert groups == [1, 2]
     assert isinstance(innocent, asyncpg.UniqueViolationError)
     assert isinstance(culprit, asyncpg.UniqueViolationError)
     m = store.model
@@ -187,7 +189,7 @@ async def test_groups_stop_at_the_cap(fresh_engine: AsyncEngine, groups: list[in
     ]
     out = await together(*(store.append(batch, "a") for batch in batches))
     # 3 + 3 would pass the cap of 4: one batch a group (a batch over the cap still goes)
-    assert len(groups) == 4
+    assert groups == [1, 1, 1, 1]
     assert [a.position for answer in out for a in answer] == list(range(1, 13))
 
 
@@ -206,3 +208,24 @@ async def test_a_caller_gone_before_its_group_is_left_out(
     assert gone.cancelled() and [a.position for a in out] == [1]
     assert [(p, s) for p, _, s, *_ in await log_of(store.engine)] == [(1, "role-A")]
     assert "B" not in store.model.roles
+
+
+async def test_a_retried_batch_in_a_group_of_new_ones(store: EventStore, groups: list[int]) -> None:
+    """The first try does not ask the log about ids; a repeated one sends the group
+    round again with the log asked, and only the repeat is a duplicate."""
+    eid = uuid.uuid4()
+    await store.append([pending("ProjectCreated", 0, eid, project_id="P", name="P")], "a")
+    new, retried, clash = await together(
+        store.append([pending("JobRoleDefined", role_id="R", name="R")], "b"),
+        store.append([pending("ProjectCreated", 0, eid, project_id="P", name="P")], "c"),
+        store.append([pending("ProjectCreated", 0, eid, project_id="P", name="Z")], "d"),
+    )
+    assert groups == [1, 3, 3]
+    assert [(a.position, a.duplicate) for a in new] == [(2, False)]
+    assert [(a.position, a.duplicate) for a in retried] == [(1, True)]
+    assert isinstance(clash, RuleViolation) and clash.code == "event_id_conflict"
+    assert [(p, t) for p, t, *_ in await log_of(store.engine)] == [
+        (1, "ProjectCreated"),
+        (2, "JobRoleDefined"),
+    ]
+    assert store.model.position == 2 and store.model.versions["role-R"] == 1

@@ -74,6 +74,8 @@ async def run(size_name: str, concurrency: int, py_spy: str | None, skip_limits:
         token = create_token(secret, "p", SCOPES)
         client = TallyClient(ledger.base_url, ledger.base_url, token, 16)
         try:
+            ceiling = await client.ceiling(2000, 16)
+            print(f"client ceiling: {ceiling:,.0f} GET /healthz a second from 16 clients")
             outcome = await post_setup(client, setup, concurrency)
             if outcome.failed_requests:
                 raise SystemExit(f"setup refused: {outcome.first_error}")

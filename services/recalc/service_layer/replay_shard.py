@@ -117,14 +117,22 @@ async def rebuild_shard(conn: Any, job: ShardJob) -> tuple[FinanceBook, ShardRes
     streams = list(job.streams)
     after, events = 0, 0
     apply, decode = book.apply, eventlog.decode_row
-    while streams and after < job.upto:
-        rows = await conn.fetch(_SQL, after, job.upto, streams, job.batch)
-        for row in rows:
-            apply(decode(row))
-        events += len(rows)
-        if len(rows) < job.batch:
-            break
-        after = rows[-1][0]
+    # A replay only allocates (the book lives to the end): the cyclic collector would
+    # walk millions of live lines again and again and find no garbage.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        while streams and after < job.upto:
+            rows = await conn.fetch(_SQL, after, job.upto, streams, job.batch)
+            for row in rows:
+                apply(decode(row))
+            events += len(rows)
+            if len(rows) < job.batch:
+                break
+            after = rows[-1][0]
+    finally:
+        if collecting:
+            gc.enable()
     read_seconds = time.perf_counter() - started
     started = time.perf_counter()
     owned = {project_of_stream(s) for s in streams}
@@ -153,8 +161,6 @@ async def _run(job: ShardJob) -> ShardResult:
 
 
 def run_shard(job: ShardJob) -> ShardResult:
-    """The entry point of a shard process."""
-    # A replay only allocates: the book lives until the end, and the cyclic collector
-    # would walk millions of live lines again and again for no garbage.
+    """The entry point of a shard process (short-lived: no cyclic collection)."""
     gc.disable()
     return asyncio.run(_run(job))

@@ -17,6 +17,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+import psutil
+
 from bench import limits
 from bench.client import TallyClient
 from bench.org import build_org
@@ -27,6 +29,22 @@ from bench.sizes import SIZES
 from bench.workload import bare_rows, ingest_batches, setup_batches, single_events
 from shared.infra.auth import SCOPES, create_token
 from shared.infra.db import plain_dsn
+
+
+def _cpu(ledger: TallyProcess) -> tuple[float, float]:
+    """CPU seconds used so far by the ledger and by this process (the load generator)."""
+    assert ledger.proc is not None
+    theirs = psutil.Process(ledger.proc.pid).cpu_times()
+    mine = psutil.Process().cpu_times()
+    return theirs.user + theirs.system, mine.user + mine.system
+
+
+def _cpu_note(ledger: TallyProcess, before: tuple[float, float], seconds: float) -> str:
+    after = _cpu(ledger)
+    return (
+        f"  ledger CPU {(after[0] - before[0]) / seconds:.0%} of a core,"
+        f" load generator {(after[1] - before[1]) / seconds:.0%}"
+    )
 
 
 def _spy(out: str, pid: int) -> subprocess.Popen[bytes]:
@@ -81,13 +99,17 @@ async def run(size_name: str, concurrency: int, py_spy: str | None, skip_limits:
                 raise SystemExit(f"setup refused: {outcome.first_error}")
             if py_spy and ledger.proc is not None:
                 spy = _spy(py_spy, ledger.proc.pid)
+            cpu = _cpu(ledger)
             outcome, seconds = await client.post_all(batches.bodies, concurrency)
+            print(_cpu_note(ledger, cpu, seconds))
             print(
                 f"batched ingest: {outcome.events / seconds:,.0f} events/s"
                 f" ({outcome.events:,} events, {outcome.failed_requests} failed"
                 f" {outcome.first_error[:120]})"
             )
+            cpu = _cpu(ledger)
             outcome, seconds = await client.post_singles(singles, 16, size.single_seconds)
+            print(_cpu_note(ledger, cpu, seconds))
             p50, p99 = ms(outcome.latencies)
             print(
                 f"single ingest:  {outcome.events / seconds:,.0f} events/s,"

@@ -7,6 +7,7 @@ batch under one lock and one transaction.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -145,3 +146,53 @@ def decide_batch(
         # duplicate, or a conflict
         taken[p.event_id] = Known(data.event_type, data, position, stream, version)
     return results, rows, taken
+
+
+# -- groups -----------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Request:
+    """One caller's batch, waiting for (or in) a group; `answer` is what it awaits."""
+
+    batch: Sequence[Pending]
+    actor: str
+    recorded_at: datetime
+    answer: asyncio.Future[list[Appended]]
+
+
+# per request of a group: its answers, or why it was refused
+Outcomes = list[list[Appended] | Exception]
+
+
+def decide_group(
+    model: WriteModel, group: list[Request], known: dict[uuid.UUID, Known], start: int
+) -> tuple[Outcomes, list[Row]]:
+    """Each batch in turn from its own journal mark: a refused one is taken back
+    alone, and the ids it took are forgotten with it. The caller has begun the
+    model's journal, and commits or rolls back the group."""
+    outcomes: Outcomes = []
+    rows: list[Row] = []
+    for request in group:
+        mark = model.mark()
+        try:
+            results, mine, taken = decide_batch(
+                model, request.batch, known, start + len(rows), request.recorded_at, request.actor
+            )
+        except Exception as exc:  # refused (or a bug in a rule): this batch alone fails
+            model.rollback_to(mark)
+            outcomes.append(exc)
+            continue
+        rows.extend(mine)
+        known.update(taken)
+        outcomes.append(results)
+    return outcomes, rows
+
+
+def may_repeat(group: list[Request], outcomes: Outcomes) -> bool:
+    """Was a batch with client ids refused? It may be a retry of events the log
+    holds (re-creating what exists), which only asking the log can tell."""
+    return any(
+        isinstance(outcome, RuleViolation) and any(p.client_id for p in request.batch)
+        for request, outcome in zip(group, outcomes, strict=True)
+    )

@@ -26,13 +26,13 @@ pytestmark = pytest.mark.integration
 def groups(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """How many requests each group's transaction decided: one entry a transaction."""
     seen: list[int] = []
-    real = event_store._decide_group
+    real = event_store.decide_group
 
     def counting(model: Any, group: list[Any], *args: Any) -> Any:
         seen.append(len(group))
         return real(model, group, *args)
 
-    monkeypatch.setattr(event_store, "_decide_group", counting)
+    monkeypatch.setattr(event_store, "decide_group", counting)
     return seen
 
 

@@ -80,6 +80,9 @@ def machine(pg_version: str) -> list[str]:
         f"- OS: {platform.platform()}",
         f"- Python {sys.version.split()[0]}, PostgreSQL {pg_version}",
         f"- date: {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}",
+        # Other work on the machine skews every figure; say how busy it was.
+        "- load average (1, 5, 15 min) at the end of the run: "
+        + ", ".join(f"{x:.2f}" for x in psutil.getloadavg()),
     ]
 
 

@@ -37,7 +37,10 @@ async def ledger_lifespan(
         log.warning("database unreachable at start-up; the write model loads on first append")
     tune_gc()
     app.state.ledger = LedgerState(store=store, max_body_bytes=settings.max_body_bytes)
-    yield
+    try:
+        yield
+    finally:
+        await store.close()
 
 
 def create_app(settings: Settings) -> FastAPI:

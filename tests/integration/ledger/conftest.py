@@ -19,7 +19,8 @@ async def fresh_engine(fresh_database_url: str) -> AsyncIterator[AsyncEngine]:
 
 
 @pytest.fixture
-async def store(fresh_engine: AsyncEngine) -> EventStore:
+async def store(fresh_engine: AsyncEngine) -> AsyncIterator[EventStore]:
     s = EventStore(fresh_engine)
     await s.load()
-    return s
+    yield s
+    await s.close()

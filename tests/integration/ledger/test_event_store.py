@@ -140,6 +140,8 @@ async def test_another_process_appends_are_caught_up(fresh_engine: AsyncEngine) 
     with pytest.raises(RuleViolation) as info:
         await one.append([pending("TaskCreated", task_id="T", project_id="P", name="T")], "a")
     assert info.value.code == "duplicate_id"
+    await one.close()
+    await two.close()
 
 
 async def test_the_log_is_append_only(store: EventStore, fresh_database_url: str) -> None:
@@ -195,6 +197,8 @@ async def test_concurrent_writers_and_a_tailing_reader(fresh_engine: AsyncEngine
     await asyncio.gather(*(write(w) for w in range(writers)))
     done.set()
     await reader
+    for s in stores:
+        await s.close()
     total = writers * batches * per_batch
     assert seen == list(range(1, total + 1))
     async with fresh_engine.connect() as conn:

@@ -188,6 +188,7 @@ async def test_groups_stop_at_the_cap(fresh_engine: AsyncEngine, groups: list[in
         for b in range(4)
     ]
     out = await together(*(store.append(batch, "a") for batch in batches))
+    await store.close()
     # 3 + 3 would pass the cap of 4: one batch a group (a batch over the cap still goes)
     assert groups == [1, 1, 1, 1]
     assert [a.position for answer in out for a in answer] == list(range(1, 13))

@@ -12,6 +12,7 @@ from typing import Any
 from bench.report import render, render_rss, write_markdown
 from bench.runner import run_all
 from bench.sizes import FULL, QUICK, SMOKE
+from shared.infra.runtime import tune_gc
 
 NOTES = [
     "Tally runs as separate processes (`tally ledger`, `tally relay`, `tally recalc`), started"
@@ -62,6 +63,9 @@ def main(argv: list[str] | None = None) -> int:
     size = SMOKE if args.smoke else QUICK if args.quick else FULL
     output = args.output or (None if args.smoke else Path("BENCHMARKS.md"))
 
+    # The limits are measured in this process: give it the runtime Tally's own
+    # processes get, so that a ratio compares like with like.
+    tune_gc()
     run, pg_version = _run(run_all(size))
     rows = list(run.rows.values())
     peaks = {name: p.peak_rss for name, p in run.procs.items()}

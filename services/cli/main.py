@@ -11,6 +11,8 @@ import importlib
 import sys
 from collections.abc import Sequence
 
+from shared.infra.runtime import tune_gc
+
 # sub-command -> (module, function, help)
 COMMANDS: dict[str, tuple[str, str, str]] = {
     "dev": ("services.cli.dev", "main", "everything on one machine (embedded servers if unset)"),
@@ -44,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    tune_gc()
     module, func = args._target
     result = getattr(importlib.import_module(module), func)(args)
     return int(result or 0)

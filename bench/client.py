@@ -1,5 +1,5 @@
-"""The load generator: httpx AsyncClient (HTTP/1.1, keep-alive) with orjson bodies,
-driving Tally only through its public HTTP API (api.md)."""
+"""The load generator, driving Tally only through its public HTTP API (api.md):
+lean keep-alive lanes (`bench.wire`) for the load loops, httpx for the rest."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from typing import Any
 
 import httpx
 import orjson
+
+from bench.wire import Lane, WireError
 
 JSON = {"content-type": "application/json"}
 
@@ -24,11 +26,9 @@ class Outcome:
     last_position: int = 0
     latencies: list[float] = field(default_factory=list)
 
-    def fail(self, response: httpx.Response | None, error: str = "") -> None:
+    def fail(self, error: str) -> None:
         self.failed_requests += 1
         if not self.first_error:
-            if response is not None:
-                error = f"HTTP {response.status_code}: {response.text[:200]}"
             self.first_error = error
 
 
@@ -41,35 +41,39 @@ def _client(token: str, connections: int) -> httpx.AsyncClient:
 
 
 class TallyClient:
-    """`lanes`: one AsyncClient of one connection per simulated client (httpx's shared
-    pool costs more CPU per request than the server's work for single events); `http`:
-    a pooled client for open-loop load and the rest."""
+    """`lanes`: one lean keep-alive connection per simulated client, for the load
+    loops; `http`: a pooled httpx client for open-loop load and the rest."""
 
     def __init__(self, ledger_url: str, reads_url: str, token: str, lanes: int) -> None:
         self.ledger_url = ledger_url
         self.reads_url = reads_url
         self.http = _client(token, 64)
-        self.lanes = [_client(token, 1) for _ in range(lanes)]
+        self.lanes = [Lane(ledger_url, token) for _ in range(lanes)]
 
     async def close(self) -> None:
-        for client in [self.http, *self.lanes]:
-            await client.aclose()
+        await self.http.aclose()
+        for lane in self.lanes:
+            await lane.close()
 
     async def post_events(
-        self, body: bytes, outcome: Outcome, via: httpx.AsyncClient | None = None
+        self, body: bytes, outcome: Outcome, via: Lane | None = None
     ) -> list[int]:
         """Post one batch body; returns the positions appended (empty on failure)."""
         try:
-            response = await (via or self.http).post(
-                f"{self.ledger_url}/v1/events", content=body, headers=JSON
-            )
-        except httpx.HTTPError as exc:
-            outcome.fail(None, f"{type(exc).__name__}: {exc}")
+            if via is None:
+                response = await self.http.post(
+                    f"{self.ledger_url}/v1/events", content=body, headers=JSON
+                )
+                status, payload = response.status_code, response.content
+            else:
+                status, payload = await via.request("POST", "/v1/events", body)
+        except (httpx.HTTPError, WireError) as exc:
+            outcome.fail(f"{type(exc).__name__}: {exc}")
             return []
-        if response.status_code not in (200, 201):
-            outcome.fail(response)
+        if status not in (200, 201):
+            outcome.fail(f"HTTP {status}: {payload[:200].decode(errors='replace')}")
             return []
-        positions = [int(e["position"]) for e in orjson.loads(response.content)["events"]]
+        positions = [int(e["position"]) for e in orjson.loads(payload)["events"]]
         outcome.events += len(positions)
         if positions:
             outcome.last_position = max(outcome.last_position, max(positions))
@@ -80,7 +84,7 @@ class TallyClient:
         outcome = Outcome()
         queue = iter(bodies)
 
-        async def worker(via: httpx.AsyncClient) -> None:
+        async def worker(via: Lane) -> None:
             for item in queue:  # one shared iterator: each body is taken once
                 await self.post_events(item, outcome, via)
 
@@ -96,7 +100,7 @@ class TallyClient:
         outcome = Outcome()
         deadline = time.perf_counter() + seconds
 
-        async def client(mine: list[dict[str, Any]], via: httpx.AsyncClient) -> None:
+        async def client(mine: list[dict[str, Any]], via: Lane) -> None:
             for env in mine:
                 if time.perf_counter() > deadline:
                     return
@@ -115,9 +119,9 @@ class TallyClient:
         """Requests/s of `GET /healthz` from `clients` clients: what this load generator
         reaches against a route that does nothing, to read the ingest figures by."""
 
-        async def client(n: int, via: httpx.AsyncClient) -> None:
+        async def client(n: int, via: Lane) -> None:
             for _ in range(n):
-                await via.get(f"{self.ledger_url}/healthz")
+                await via.request("GET", "/healthz")
 
         lanes = self.lanes
         start = time.perf_counter()

@@ -106,11 +106,27 @@ def _host_port(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, default=None, help="port (default TALLY_PORT)")
 
 
-def _serve_app(args: argparse.Namespace, settings: Settings, app: FastAPI) -> int:
+def _serve_app(
+    args: argparse.Namespace, settings: Settings, app: FastAPI, fast_loop: bool = False
+) -> int:
+    """`fast_loop`: run on uvloop when it is installed (the ledger's ingest spends a
+    good part of its CPU in the event loop's socket handling)."""
     host = args.host or settings.host
     port = args.port or settings.port
-    asyncio.run(serve_until_signal(make_server(app, host, port, settings)))
+    main = serve_until_signal(make_server(app, host, port, settings))
+    factory = _uvloop_factory() if fast_loop else None
+    with asyncio.Runner(loop_factory=factory) as runner:
+        runner.run(main)
     return 0
+
+
+def _uvloop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    factory: Callable[[], asyncio.AbstractEventLoop] = uvloop.new_event_loop
+    return factory
 
 
 def configure_ledger(parser: argparse.ArgumentParser) -> None:
@@ -122,7 +138,7 @@ def ledger(args: argparse.Namespace) -> int:
 
     settings = Settings()
     setup_logging(settings)
-    return _serve_app(args, settings, create_app(settings))
+    return _serve_app(args, settings, create_app(settings), fast_loop=True)
 
 
 def configure_recalc(parser: argparse.ArgumentParser) -> None:

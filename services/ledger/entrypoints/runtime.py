@@ -16,7 +16,9 @@ GEN0_THRESHOLD = 50_000
 def tune_gc() -> None:
     """Call once the write model is loaded: what was loaded is frozen (never walked
     by the collector again: it lives as long as the process), and young collections
-    run less often. Idempotent."""
+    run less often. `tally` itself sets rarer collections for every process
+    (shared/infra/runtime.py); this keeps the larger of the two, so the ledger is
+    fast in `tally dev` and in tests too. Idempotent."""
     gc.freeze()
     gen0, gen1, gen2 = gc.get_threshold()
     gc.set_threshold(max(gen0, GEN0_THRESHOLD), gen1, gen2)

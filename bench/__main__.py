@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.report import render, render_rss, write_markdown
-from bench.runner import run_all
+from bench.runner import ONLY_NAMES, parse_only, run_all
 from bench.sizes import FULL, QUICK, SMOKE
 from shared.infra.runtime import tune_gc
 
@@ -58,20 +58,34 @@ def main(argv: list[str] | None = None) -> int:
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--quick", action="store_true", help="a smaller run, under two minutes")
     group.add_argument("--smoke", action="store_true", help="a tiny run that checks the harness")
+    parser.add_argument(
+        "--only",
+        default=None,
+        metavar="NAME[,NAME]",
+        help="run only these scenarios (" + ", ".join(ONLY_NAMES) + "); the data they need"
+        " is still ingested; BENCHMARKS.md is then written only with --output",
+    )
     parser.add_argument("--output", type=Path, default=None, help="default: BENCHMARKS.md")
     args = parser.parse_args(argv)
     size = SMOKE if args.smoke else QUICK if args.quick else FULL
-    output = args.output or (None if args.smoke else Path("BENCHMARKS.md"))
+    try:
+        only = parse_only(args.only)
+    except ValueError as exc:
+        parser.error(str(exc))
+    partial = only is not None or args.smoke
+    output = args.output or (None if partial else Path("BENCHMARKS.md"))
 
     # The limits are measured in this process: give it the runtime Tally's own
     # processes get, so that a ratio compares like with like.
     tune_gc()
-    run, pg_version = _run(run_all(size))
+    run, pg_version = _run(run_all(size, only))
     rows = list(run.rows.values())
     peaks = {name: p.peak_rss for name, p in run.procs.items()}
     if run.replay_rss:
         peaks["replay"] = run.replay_rss
     notes = NOTES + run.notes
+    if only is not None:
+        notes.append(f"Only these scenarios ran (`--only`): {', '.join(sorted(only))}.")
     if size is not FULL:
         notes.append(f"A `{size.name}` run: every figure is for the scaled-down sizes.")
     print()

@@ -8,13 +8,22 @@ from __future__ import annotations
 
 import secrets
 import tempfile
+import time
 from pathlib import Path
 
 from bench import limits
 from bench.client import TallyClient
 from bench.finance import FinanceWatch, ensure_topics
 from bench.org import Org, build_org
-from bench.recalc_runs import WORKER_ROWS, guarded, replay_scenario, worker_scenarios
+from bench.recalc_runs import (
+    WORKER_ROWS,
+    guarded,
+    measure_freshness,
+    recalc_bulk,
+    recalc_one,
+    replay_scenario,
+    worker_scenarios,
+)
 from bench.report import rate, verdict
 from bench.run import TARGETS, Run, failures, ms
 from bench.scenarios import post_setup
@@ -25,19 +34,67 @@ from shared.infra.auth import SCOPES, create_token
 from shared.infra.embedded import EmbeddedBroker
 from shared.infra.settings import Settings
 
+#: `--only` names and the rows each fills (bulk also measures the worker's memory)
+ONLY_NAMES = {
+    "batched": ["batched ingest"],
+    "single": ["single-event ingest"],
+    "one": ["recalculate one project"],
+    "bulk": ["bulk recalculation", "memory: worker in bulk"],
+    "replay": ["tally replay"],
+    "freshness": ["freshness"],
+}
+
+
+def parse_only(text: str | None) -> frozenset[str] | None:
+    """`one,bulk` -> {"one", "bulk"}; None: every scenario."""
+    if text is None:
+        return None
+    names = frozenset(n.strip() for n in text.split(",") if n.strip())
+    unknown = names - set(ONLY_NAMES)
+    if unknown or not names:
+        raise ValueError(f"--only: unknown {sorted(unknown)}; choose from {list(ONLY_NAMES)}")
+    return names
+
+
+def _wants(only: frozenset[str] | None, name: str) -> bool:
+    return only is None or name in only
+
 
 async def measure_limits(
-    run: Run, org: Org, batches: Batches, singles: list[dict[str, object]]
+    run: Run,
+    org: Org,
+    batches: Batches,
+    singles: list[dict[str, object]],
+    only: frozenset[str] | None = None,
 ) -> dict[str, float]:
     """Every limit but the log read, before Tally runs, so they do not share the CPU."""
     size, rows = run.size, run.rows
     out: dict[str, float] = {}
+    if _wants(only, "batched"):
+        await _batched_limit(run, batches, out)
+    if _wants(only, "single"):
+        await _single_limit(run, singles, out)
+    if _wants(only, "one") or _wants(only, "bulk"):
+        await _pricing_limits(run, org, batches, out)
+    if _wants(only, "freshness"):
+        run.say("limit: produce -> consume round trips")
+        p50, p99 = ms(await limits.roundtrip(run.broker.bootstrap, size.roundtrips))
+        out["fresh"] = p99
+        rows["freshness"].limit = f"p50 {p50:.1f} ms, p99 {p99:.1f} ms (bare round trip)"
+    return out
+
+
+async def _batched_limit(run: Run, batches: Batches, out: dict[str, float]) -> None:
+    size, rows = run.size, run.rows
     run.say("limit: executemany into a bare table")
     envs = (e for batch in batches.events for e in batch)
     prefix = [r for _, r in zip(range(size.limit_batch_rows), bare_rows(envs), strict=False)]
     out["batched"] = await limits.batched_insert(run.dsn, prefix)
     rows["batched ingest"].limit = f"{rate(out['batched'])} (executemany, 500 a transaction)"
 
+
+async def _single_limit(run: Run, singles: list[dict[str, object]], out: dict[str, float]) -> None:
+    size, rows = run.size, run.rows
     run.say("limit: single INSERTs from 16 connections")
     out["single"], lat = await limits.single_inserts(
         run.dsn, list(bare_rows(singles)), size.single_clients
@@ -45,6 +102,9 @@ async def measure_limits(
     p50, p99 = ms(lat)
     rows["single-event ingest"].limit = f"{rate(out['single'])}, p50 {p50:.1f} ms, p99 {p99:.1f} ms"
 
+
+async def _pricing_limits(run: Run, org: Org, batches: Batches, out: dict[str, float]) -> None:
+    rows = run.rows
     run.say("limit: one SQL statement pricing the hour entries")
     await limits.load_pricing_tables(run.dsn, batches.hour_rows, org.rates, org.users)
     big = org.projects[0].project_id
@@ -54,14 +114,8 @@ async def measure_limits(
     out["bulk"] = n_all / seconds
     rows["bulk recalculation"].limit = f"{rate(out['bulk'], 'entries/s')} ({n_all:,} rows, SQL)"
 
-    run.say("limit: produce -> consume round trips")
-    p50, p99 = ms(await limits.roundtrip(run.broker.bootstrap, size.roundtrips))
-    out["fresh"] = p99
-    rows["freshness"].limit = f"p50 {p50:.1f} ms, p99 {p99:.1f} ms (bare round trip)"
-    return out
 
-
-async def run_all(size: Size) -> tuple[Run, str]:
+async def run_all(size: Size, only: frozenset[str] | None = None) -> tuple[Run, str]:
     db = Database()
     run = Run(size, db, EmbeddedBroker(), Path(tempfile.mkdtemp(prefix="tally-bench-")))
     pg_version = "?"
@@ -83,12 +137,16 @@ async def run_all(size: Size) -> tuple[Run, str]:
             f"{sum(len(p) for p in setup)} setup requests, {batches.event_count:,} ingest events"
             f" in {len(batches.bodies):,} requests, {len(batches.hour_rows):,} hour entries"
         )
-        lim = await measure_limits(run, org, batches, singles)
+        lim = await measure_limits(run, org, batches, singles, only)
         everything = list(TARGETS)
+        if only is not None:
+            skipped = [r for n, rs in ONLY_NAMES.items() if n not in only for r in rs]
+            run.na(skipped, "not selected by --only")
         await guarded(
-            run, everything, tally_scenarios(run, org, setup, batches, singles, fresh, lim)
+            run, everything, tally_scenarios(run, org, setup, batches, singles, fresh, lim, only)
         )
-        await guarded(run, ["tally replay"], replay_scenario(run))
+        if _wants(only, "replay"):
+            await guarded(run, ["tally replay"], replay_scenario(run))
     finally:
         for proc in run.procs.values():
             proc.stop()
@@ -105,6 +163,7 @@ async def tally_scenarios(
     singles: list[dict[str, object]],
     fresh: list[dict[str, object]],
     lim: dict[str, float],
+    only: frozenset[str] | None = None,
 ) -> None:
     size, rows = run.size, run.rows
     settings = Settings()
@@ -152,27 +211,34 @@ async def tally_scenarios(
             run.na(everything, f"setup refused: {outcome.first_error[:100]}")
             return
         run.say("batched ingest")
+        # Always posted (every later scenario needs the data); reported when selected.
         outcome, seconds = await client.post_all(batches.bodies, size.batch_concurrency)
-        value = outcome.events / seconds
-        row = rows["batched ingest"]
-        row.tally = rate(value) + failures(outcome)
-        row.ratio = f"{value / lim['batched']:.2f}"
-        row.met = verdict(
-            value >= 20_000, value >= 0.4 * lim["batched"], not outcome.failed_requests
-        )
+        if outcome.failed_requests and not _wants(only, "batched"):
+            raise RuntimeError(f"batched ingest refused: {outcome.first_error[:100]}")
+        if _wants(only, "batched"):
+            value = outcome.events / seconds
+            row = rows["batched ingest"]
+            row.tally = rate(value) + failures(outcome)
+            row.ratio = f"{value / lim['batched']:.2f}"
+            row.met = verdict(
+                value >= 20_000, value >= 0.4 * lim["batched"], not outcome.failed_requests
+            )
         last = outcome.last_position
 
-        run.say("single-event ingest, 16 clients")
-        outcome, seconds = await client.post_singles(
-            singles, size.single_clients, size.single_seconds
-        )
-        value = outcome.events / seconds
-        p50, p99 = ms(outcome.latencies)
-        row = rows["single-event ingest"]
-        row.tally = f"{rate(value)}, p50 {p50:.1f} ms, p99 {p99:.1f} ms" + failures(outcome)
-        row.ratio = f"{value / lim['single']:.2f}"
-        row.met = verdict(value >= 0.35 * lim["single"], p99 <= 25, not outcome.failed_requests)
-        last = max(last, outcome.last_position)
+        if _wants(only, "single"):
+            run.say("single-event ingest, 16 clients")
+            outcome, seconds = await client.post_singles(
+                singles, size.single_clients, size.single_seconds
+            )
+            value = outcome.events / seconds
+            p50, p99 = ms(outcome.latencies)
+            row = rows["single-event ingest"]
+            row.tally = f"{rate(value)}, p50 {p50:.1f} ms, p99 {p99:.1f} ms" + failures(outcome)
+            row.ratio = f"{value / lim['single']:.2f}"
+            row.met = verdict(value >= 0.35 * lim["single"], p99 <= 25, not outcome.failed_requests)
+            last = max(last, outcome.last_position)
+        if not any(_wants(only, n) for n in ("one", "bulk", "freshness", "replay")):
+            return
 
         if not recalc.available():
             run.na(WORKER_ROWS, recalc.reason)
@@ -185,8 +251,45 @@ async def tally_scenarios(
         watch = FinanceWatch(run.broker.bootstrap, settings.finance_topic)
         await watch.start()
         try:
-            await worker_scenarios(run, org, client, watch, recalc, fresh, last, lim)
+            if only is None:
+                await worker_scenarios(run, org, client, watch, recalc, fresh, last, lim)
+            else:
+                await selected_worker_scenarios(
+                    run, org, client, watch, recalc, fresh, last, lim, only
+                )
         finally:
             await watch.stop()
     finally:
         await client.close()
+
+
+async def selected_worker_scenarios(
+    run: Run,
+    org: Org,
+    client: TallyClient,
+    watch: FinanceWatch,
+    recalc: TallyProcess,
+    fresh: list[dict[str, object]],
+    last: int,
+    lim: dict[str, float],
+    only: frozenset[str],
+) -> None:
+    """`worker_scenarios` restricted to `only` (same order, same catch-up first)."""
+    size = run.size
+    run.say(f"waiting for the worker to catch up with position {last:,}")
+    start = time.perf_counter()
+    if not await client.caught_up(org.projects[0].project_id, last, size.catch_up_seconds):
+        run.na(WORKER_ROWS, f"worker not caught up with the log in {size.catch_up_seconds:.0f} s")
+        return
+    took = time.perf_counter() - start
+    run.notes.append(
+        f"The worker, started after the ingest scenarios, caught up with {last:,} events"
+        f" in {took:.1f} s ({last / max(took, 1e-9):,.0f} events/s)."
+    )
+    if "freshness" in only:
+        await guarded(run, ["freshness"], measure_freshness(run, client, watch, fresh, lim))
+    if "one" in only:
+        await guarded(run, ["recalculate one project"], recalc_one(run, org, client, watch, lim))
+    if "bulk" in only:
+        bulk_rows = ["bulk recalculation", "memory: worker in bulk"]
+        await guarded(run, bulk_rows, recalc_bulk(run, org, client, watch, recalc.sampler, lim))

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from services.recalc.adapters.hourload import HOUR_SELECT, ValueMemo
 from services.recalc.adapters.rows import (
     EXPENSE,
     HOUR,
@@ -26,7 +27,6 @@ from services.recalc.adapters.rows import (
     TOTAL_FIELDS,
     Column,
     expense_from,
-    hour_from,
     info_from,
     record_from,
     record_view_from,
@@ -72,6 +72,10 @@ class Writes:
     projects: list[tuple[ProjectInfo, int, ProjectTotals]] = field(default_factory=list)
     tasks: list[tuple[TaskState, TaskView]] = field(default_factory=list)
     hours: list[HourEntry] = field(default_factory=list)
+    #: hours whose prices only changed (price columns and priced_at are written)
+    priced: list[HourEntry] = field(default_factory=list)
+    #: hours whose priced_at only changed: (hour id, priced_at)
+    restamped: list[tuple[str, int]] = field(default_factory=list)
     expenses: list[ExpenseState] = field(default_factory=list)
     records: list[tuple[BillingRecordState, RecordView]] = field(default_factory=list)
     # (project_id, line id) pairs: a moved line is deleted from its source only
@@ -108,6 +112,7 @@ class ProjectionStore:
         if not _SCHEMA_NAME.match(schema):
             raise ValueError(f"bad schema name {schema!r}")
         self.schema = schema
+        self.memo = ValueMemo()
 
     def table(self, name: str) -> str:
         return f"{self.schema}.{name}"
@@ -132,17 +137,25 @@ class ProjectionStore:
         if not projects:
             return {}
         tasks = await conn.fetch(f"SELECT * FROM {self.table('tasks')} {where}", ids)
-        hours = await conn.fetch(f"SELECT * FROM {self.table('hours')} {where}", ids)
+        hour_rows = await conn.fetch(
+            f"SELECT {HOUR_SELECT} FROM {self.table('hours')} {where}", ids
+        )
+        hours = self.memo.hours(hour_rows)
+        del hour_rows
         expenses = await conn.fetch(f"SELECT * FROM {self.table('expenses')} {where}", ids)
         records = await conn.fetch(f"SELECT * FROM {self.table('billing_records')} {where}", ids)
         by_project: dict[str, dict[str, list[Any]]] = {
             r["project_id"]: {"t": [], "h": [], "e": [], "r": []} for r in projects
         }
-        for key, rows in (("t", tasks), ("h", hours), ("e", expenses), ("r", records)):
+        for key, rows in (("t", tasks), ("e", expenses), ("r", records)):
             for row in rows:
                 bucket = by_project.get(row["project_id"])
                 if bucket is not None:
                     bucket[key].append(row)
+        for hour in hours:
+            bucket = by_project.get(hour.project_id)
+            if bucket is not None:
+                bucket["h"].append(hour)
         out: dict[str, Stored] = {}
         for row in projects:
             pid = row["project_id"]
@@ -150,7 +163,7 @@ class ProjectionStore:
             state = ProjectState.restore(
                 info_from(row),
                 (task_from(t) for t in bucket["t"]),
-                (hour_from(h) for h in bucket["h"]),
+                bucket["h"],
                 (expense_from(e) for e in bucket["e"]),
                 (record_from(r) for r in bucket["r"]),
             )
@@ -180,6 +193,8 @@ class ProjectionStore:
             [_Row(t, v) for t, v in writes.tasks],
         )
         await self._upsert(conn, "hours", "hour_id", HOUR, writes.hours)
+        await self._update_prices(conn, writes.priced)
+        await self._restamp(conn, writes.restamped)
         await self._upsert(conn, "expenses", "expense_id", EXPENSE, writes.expenses)
         await self._upsert(
             conn,
@@ -224,6 +239,34 @@ class ProjectionStore:
         )
         await conn.execute(sql, *[[c.get(r) for r in rows] for c in columns])
 
+    async def _update_prices(self, conn: Any, hours: Sequence[HourEntry]) -> None:
+        """Only the columns a recalculation changes, of rows that exist (HOT updates)."""
+        if not hours:
+            return
+        columns = [c for c in HOUR if c.name in _PRICE_COLUMNS]
+        params = ", ".join(f"${i}::{c.pg_type}[]" for i, c in enumerate(columns, 2))
+        sets = ", ".join(f"{c.name} = u.{c.name}" for c in columns)
+        names = ", ".join(c.name for c in columns)
+        await conn.execute(
+            f"UPDATE {self.table('hours')} h SET {sets}"
+            f" FROM unnest($1::text[], {params}) AS u(hour_id, {names})"
+            " WHERE h.hour_id = u.hour_id",
+            [h.hour_id for h in hours],
+            *[[c.get(h) for h in hours] for c in columns],
+        )
+
+    async def _restamp(self, conn: Any, stamps: Sequence[tuple[str, int]]) -> None:
+        """priced_at only: one statement per position (usually one)."""
+        by_position: dict[int, list[str]] = {}
+        for hour_id, position in stamps:
+            by_position.setdefault(position, []).append(hour_id)
+        for position, hour_ids in by_position.items():
+            await conn.execute(
+                f"UPDATE {self.table('hours')} SET priced_at = $2 WHERE hour_id = ANY($1::text[])",
+                hour_ids,
+                position,
+            )
+
     async def _upsert_projects(
         self, conn: Any, rows: Sequence[tuple[ProjectInfo, int, ProjectTotals]]
     ) -> None:
@@ -245,6 +288,19 @@ class ProjectionStore:
             list(project_ids),
             upto,
         )
+
+
+_PRICE_COLUMNS = frozenset(
+    {
+        "cost",
+        "revenue",
+        "cost_rate",
+        "billing_rate",
+        "cost_rate_source",
+        "billing_rate_source",
+        "priced_at",
+    }
+)
 
 
 def _wrap(lines: Sequence[Column], views: Sequence[Column]) -> list[Column]:

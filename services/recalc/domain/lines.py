@@ -136,6 +136,11 @@ class Changes:
     removed_expenses: frozenset[str]
     records: frozenset[str]
     removed_records: frozenset[str]
+    #: subsets of `hours` a recalculation re-priced and nothing else changed: only their
+    #: price columns (`repriced`: some amount, rate or source differs) or only
+    #: `priced_at` (`restamped`: same prices, a new position) need writing
+    repriced: frozenset[str] = frozenset()
+    restamped: frozenset[str] = frozenset()
 
     @property
     def empty(self) -> bool:

@@ -48,6 +48,12 @@ def _reprice_hours(step: Step, state: ProjectState, pricer: Pricer) -> RecalcCou
     actuals: dict[str | None, LineSums] = {}
     record_revenue: dict[str, Decimal] = {}
     repriced: list[str] = []
+    # Which re-priced entries' prices differ (rewritten) and which only get the new
+    # position (`priced_at`): most entries of a recalculation keep their prices, and
+    # writing one column of a row is far cheaper than writing all of them.
+    changed: list[str] = []
+    same = _Same()
+    amount = _Amounts()
     locked = 0
     for hour in state.hours.values():
         task_id = hour.task_id
@@ -58,10 +64,13 @@ def _reprice_hours(step: Step, state: ProjectState, pricer: Pricer) -> RecalcCou
         if not (is_locked and locks_cost):
             task: TaskState | None = tasks.get(task_id) if task_id is not None else None
             cost, billing = rates_of(task, hour.owner_id, hour.role_id, hour.entry_date)
+            old_cost, old_rate, old_source = hour.cost, hour.cost_rate, hour.cost_rate_source
+            old_revenue, old_brate = hour.revenue, hour.billing_rate
+            old_bsource = hour.billing_rate_source
             if cost is None:
                 hour.cost, hour.cost_rate, hour.cost_rate_source = ZERO_CENTS, None, None
             else:
-                hour.cost = (hour.hours * cost[0]).quantize(CENT, ROUND_HALF_UP)
+                hour.cost = amount(hour.hours, cost[0])
                 hour.cost_rate, hour.cost_rate_source = cost
             if not is_locked:  # billed revenue is kept (R7.3)
                 if billing is None or not hour.counts_as_revenue:
@@ -71,10 +80,21 @@ def _reprice_hours(step: Step, state: ProjectState, pricer: Pricer) -> RecalcCou
                         None,
                     )
                 else:
-                    hour.revenue = (hour.hours * billing[0]).quantize(CENT, ROUND_HALF_UP)
+                    hour.revenue = amount(hour.hours, billing[0])
                     hour.billing_rate, hour.billing_rate_source = billing
             hour.priced_at = position
             repriced.append(hour.hour_id)
+            # Amounts are quantized to cents on both sides, so == is exact for them;
+            # rates keep their written scale (95 vs 95.00), hence `same`.
+            if (
+                hour.cost != old_cost
+                or hour.revenue != old_revenue
+                or hour.cost_rate_source != old_source
+                or hour.billing_rate_source != old_bsource
+                or not same(hour.cost_rate, old_rate)
+                or not same(hour.billing_rate, old_brate)
+            ):
+                changed.append(hour.hour_id)
         if observe is not None:
             observe(hour, is_locked)
         sums = actuals.get(task_id)
@@ -87,5 +107,49 @@ def _reprice_hours(step: Step, state: ProjectState, pricer: Pricer) -> RecalcCou
         if record_id is not None:
             record_revenue[record_id] = record_revenue.get(record_id, ZERO) + hour.revenue
     state.replace_hour_sums(actuals, record_revenue)
-    state.touch_hours(repriced)
+    if len(changed) == len(repriced):
+        state.touch_prices(repriced, ())
+    else:
+        changed_set = set(changed)
+        state.touch_prices(changed, (h for h in repriced if h not in changed_set))
     return RecalcCounts(len(repriced), locked)
+
+
+class _Same:
+    """Is a rate the same, scale included? Memoised by the pair of objects: a
+    recalculation compares few distinct rate objects, many times each."""
+
+    __slots__ = ("_known",)
+
+    def __init__(self) -> None:
+        self._known: dict[tuple[int, int], tuple[bool, Decimal, Decimal]] = {}
+
+    def __call__(self, new: Decimal | None, old: Decimal | None) -> bool:
+        if new is old:
+            return True
+        if new is None or old is None:
+            return False
+        key = (id(new), id(old))
+        known = self._known.get(key)
+        if known is None:
+            # The memo holds both objects, so their ids can't be reused while it lives.
+            known = self._known[key] = (str(new) == str(old), new, old)
+        return known[0]
+
+
+class _Amounts:
+    """hours × rate rounded to cents (R3.3), memoised by value: the rounded product
+    depends only on the two values (not their scale), and entries repeat the same
+    few pairs, so they also share one Decimal object (memory of a held project)."""
+
+    __slots__ = ("_known",)
+
+    def __init__(self) -> None:
+        self._known: dict[tuple[Decimal, Decimal], Decimal] = {}
+
+    def __call__(self, hours: Decimal, rate: Decimal) -> Decimal:
+        key = (hours, rate)
+        found = self._known.get(key)
+        if found is None:
+            found = self._known[key] = (hours * rate).quantize(CENT, ROUND_HALF_UP)
+        return found

@@ -65,9 +65,12 @@ class ProjectState:
 
     __slots__ = (
         "_expense_t",
+        "_hour_full",
         "_hour_t",
         "_info_changed",
         "_record_t",
+        "_repriced",
+        "_restamped",
         "_task_t",
         "actuals",
         "dirty_tasks",
@@ -103,6 +106,10 @@ class ProjectState:
         self.task_figures_sum = (ZERO, ZERO, ZERO)
         self.dirty_tasks: set[str] = set()
         self._info_changed = False
+        #: hours changed otherwise than by a recalculation's prices (whole rows)
+        self._hour_full: set[str] = set()
+        self._repriced: set[str] = set()
+        self._restamped: set[str] = set()
         self._task_t = _Tracker()
         self._hour_t = _Tracker()
         self._expense_t = _Tracker()
@@ -197,6 +204,7 @@ class ProjectState:
         self.hours[hour.hour_id] = hour
         self.account_hour(hour, 1)
         self._hour_t.change(hour.hour_id)
+        self._hour_full.add(hour.hour_id)
 
     def pop_hour(self, hour_id: str) -> HourEntry | None:
         hour = self.hours.pop(hour_id, None)
@@ -245,10 +253,24 @@ class ProjectState:
 
     def touch_hour(self, hour_id: str) -> None:
         self._hour_t.change(hour_id)
+        self._hour_full.add(hour_id)
 
     def touch_hours(self, hour_ids: Iterable[str]) -> None:
-        self._hour_t.changed.update(hour_ids)
-        self._hour_t.removed.difference_update(self._hour_t.changed)
+        ids = set(hour_ids)
+        self._hour_t.changed.update(ids)
+        self._hour_t.removed.difference_update(ids)
+        self._hour_full.update(ids)
+
+    def touch_prices(self, repriced: Iterable[str], restamped: Iterable[str]) -> None:
+        """A recalculation's hours (all count as changed): `repriced` have new prices,
+        `restamped` only a new `priced_at`. Any other change of the same hour in the
+        same take makes it a whole-row change."""
+        repriced, restamped = set(repriced), set(restamped)
+        for ids in (repriced, restamped):
+            self._hour_t.changed.update(ids)
+            self._hour_t.removed.difference_update(ids)
+        self._repriced.update(repriced)
+        self._restamped.update(restamped)
 
     def touch_expense(self, expense_id: str) -> None:
         self._expense_t.change(expense_id)
@@ -259,6 +281,12 @@ class ProjectState:
     def take_changes(self) -> Changes:
         tasks, removed_tasks = self._task_t.take()
         hours, removed_hours = self._hour_t.take()
+        full = self._hour_full
+        repriced = frozenset((self._repriced & hours) - full)
+        restamped = frozenset((self._restamped & hours) - full - repriced)
+        self._hour_full = set()
+        self._repriced.clear()
+        self._restamped.clear()
         expenses, removed_expenses = self._expense_t.take()
         records, removed_records = self._record_t.take()
         info, self._info_changed = self._info_changed, False
@@ -272,4 +300,6 @@ class ProjectState:
             removed_expenses=removed_expenses,
             records=records,
             removed_records=removed_records,
+            repriced=repriced,
+            restamped=restamped,
         )

@@ -41,6 +41,8 @@ REFERENCE_TYPES = (
 _REF_CHUNK = 5000
 #: lines held in memory across cached projects (~1 KiB each with their Decimals)
 DEFAULT_CACHE_WEIGHT = 300_000
+#: projects loaded from the projection by one transaction (see `advance`)
+MAX_COLD = 32
 
 
 #: held shared by every advance, exclusive by `tally replay --swap`
@@ -71,7 +73,25 @@ class Advancer:
 
     async def advance(self, engine: AsyncEngine, projects: Iterable[str], upto: int) -> set[str]:
         """Advance `projects` (and the other side of any task move) to `upto`.
-        Returns every project advanced; on error nothing is and the caches are dropped."""
+        Returns every project advanced; on error the failed transaction's projects are
+        not (earlier groups may be: advancing is idempotent) and their caches dropped.
+
+        Projects that must be loaded go at most `MAX_COLD` a transaction: a batch of
+        hundreds of cold projects would otherwise hold all their lines (and their rows
+        as fetched) at once, which is what sets the worker's peak memory."""
+        wanted = sorted(set(projects))
+        cold = [p for p in wanted if p not in self.cache]
+        if len(cold) <= MAX_COLD:
+            return await self._transaction(engine, wanted, upto)
+        hot = [p for p in wanted if p in self.cache]
+        groups = [hot + cold[:MAX_COLD]]
+        groups += [cold[i : i + MAX_COLD] for i in range(MAX_COLD, len(cold), MAX_COLD)]
+        touched: set[str] = set()
+        for group in groups:
+            touched |= await self._transaction(engine, group, upto)
+        return touched
+
+    async def _transaction(self, engine: AsyncEngine, projects: list[str], upto: int) -> set[str]:
         touched: set[str] = set()
         async with engine.connect() as sa_conn:
             conn = await raw(sa_conn)
@@ -206,7 +226,11 @@ class Advancer:
         writes.removed_hours.extend((project_id, h) for h in changes.removed_hours)
         writes.removed_expenses.extend((project_id, e) for e in changes.removed_expenses)
         writes.removed_records.extend((project_id, r) for r in changes.removed_records)
-        writes.hours.extend(state.hours[h] for h in changes.hours if h in state.hours)
+        hours = state.hours
+        whole = changes.hours - changes.repriced - changes.restamped
+        writes.hours.extend(hours[h] for h in whole if h in hours)
+        writes.priced.extend(hours[h] for h in changes.repriced if h in hours)
+        writes.restamped.extend((h, hours[h].priced_at) for h in changes.restamped if h in hours)
         writes.expenses.extend(state.expenses[e] for e in changes.expenses if e in state.expenses)
         task_views: dict[str, TaskView] = dict(prev.task_views) if prev else {}
         record_views: dict[str, RecordView] = dict(prev.record_views) if prev else {}

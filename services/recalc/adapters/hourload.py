@@ -1,0 +1,92 @@
+"""Loading hour entries lean: the big table, read for every project the worker holds.
+
+A stored project of 100,000 entries is loaded in one statement, and the entries are
+built positionally from it. Their values repeat a lot (the same owners, roles,
+tasks, days, hours and rates on thousands of entries), so equal values share one
+object: ids are interned, dates and numbers memoised. Numbers are read as text and
+memoised by their text, so a shared Decimal keeps its written scale (95 and 95.00
+stay apart, as PostgreSQL keeps them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from services.recalc.domain.state import HourEntry
+
+#: HourEntry's fields in order; numbers as text (see the module's doc)
+HOUR_SELECT = (
+    "hour_id, project_id, task_id, owner_id, entry_date, hours::text, role_id,"
+    " counts_as_revenue, cost::text, revenue::text, cost_rate::text, billing_rate::text,"
+    " cost_rate_source, billing_rate_source, priced_at, billing_record_id"
+)
+#: memo sizes past which a memo starts afresh (it only saves memory, never decides)
+_MEMO_LIMIT = 200_000
+
+
+class ValueMemo:
+    """Shared objects for repeated values, kept across loads (bounded)."""
+
+    def __init__(self) -> None:
+        self.texts: dict[str, str] = {}
+        self.numbers: dict[str, Decimal] = {}
+        self.days: dict[date, date] = {}
+
+    def _trim(self) -> None:
+        for memo in (self.texts, self.numbers, self.days):
+            if len(memo) > _MEMO_LIMIT:
+                memo.clear()
+
+    def hours(self, rows: Sequence[Any]) -> list[HourEntry]:
+        self._trim()
+        texts, numbers, days = self.texts, self.numbers, self.days
+
+        def text(value: str | None) -> str | None:
+            if value is None:
+                return None
+            shared = texts.get(value)
+            if shared is None:
+                shared = texts[value] = value
+            return shared
+
+        def number(value: str | None) -> Decimal | None:
+            if value is None:
+                return None
+            shared = numbers.get(value)
+            if shared is None:
+                shared = numbers[value] = Decimal(value)
+            return shared
+
+        def day(value: date) -> date:
+            shared = days.get(value)
+            if shared is None:
+                shared = days[value] = value
+            return shared
+
+        out: list[HourEntry] = []
+        append = out.append
+        for r in rows:
+            append(
+                HourEntry(
+                    r[0],
+                    text(r[1]),  # type: ignore[arg-type]
+                    text(r[2]),
+                    text(r[3]),  # type: ignore[arg-type]
+                    day(r[4]),
+                    number(r[5]),  # type: ignore[arg-type]
+                    text(r[6]),
+                    r[7],
+                    number(r[8]),  # type: ignore[arg-type]
+                    number(r[9]),  # type: ignore[arg-type]
+                    number(r[10]),
+                    number(r[11]),
+                    text(r[12]),
+                    text(r[13]),
+                    r[14],
+                    text(r[15]),
+                )
+            )
+        return out

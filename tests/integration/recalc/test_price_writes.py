@@ -1,0 +1,162 @@
+"""A recalculation writes only what it changed: the price columns of entries whose
+prices differ, `priced_at` alone for the others; loads share equal values. The
+result is the same, to the written scale, as a fresh advance of the whole log."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import asyncpg
+import pytest
+from recalc_logkit import LogWriter
+from recalc_scenarios import Item, billing, rid
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from services.recalc.adapters.store import ProjectionStore, Writes
+from services.recalc.service_layer.advance import Advancer
+from shared.events import (
+    FinancesRecalculationRequested,
+    HoursLogged,
+    ProjectCreated,
+    TaskCreated,
+    UserDefined,
+)
+from shared.infra.db import plain_dsn, raw
+
+pytestmark = pytest.mark.integration
+
+_HOUR_TEXT = (
+    "hour_id, project_id, task_id, owner_id, entry_date, hours::text, role_id,"
+    " counts_as_revenue, cost::text, revenue::text, cost_rate::text, billing_rate::text,"
+    " cost_rate_source, billing_rate_source, priced_at, billing_record_id"
+)
+
+
+class SpyStore(ProjectionStore):
+    """Remembers what each transaction asked to write."""
+
+    def __init__(self, schema: str = "projection") -> None:
+        super().__init__(schema)
+        self.seen: list[Writes] = []
+
+    async def write(self, conn: Any, writes: Writes) -> None:
+        self.seen.append(writes)
+        await super().write(conn, writes)
+
+
+def _logged(hour_id: str, user: str, task: str, project: str, amount: str) -> Item:
+    entry = HoursLogged(
+        hour_id=hour_id,
+        owner_id=user,
+        task_id=task,
+        entry_date=date(2023, 6, 20),
+        hours=Decimal(amount),
+    )
+    return (entry, project)
+
+
+async def _hours_text(url: str, schema: str) -> list[dict[str, Any]]:
+    conn = await asyncpg.connect(plain_dsn(url))
+    try:
+        rows = await conn.fetch(f"SELECT {_HOUR_TEXT} FROM {schema}.hours ORDER BY hour_id")
+        return [dict(r) for r in rows]
+    finally:
+        await conn.close()
+
+
+async def _next_schema(url: str) -> None:
+    conn = await asyncpg.connect(plain_dsn(url))
+    try:
+        await conn.execute("CREATE SCHEMA projection_next")
+        for table in ("projects", "tasks", "hours", "expenses", "billing_records"):
+            await conn.execute(
+                f"CREATE TABLE projection_next.{table} (LIKE projection.{table} INCLUDING ALL)"
+            )
+    finally:
+        await conn.close()
+
+
+async def test_recalculation_writes_only_changed_prices(
+    recalc_engine: AsyncEngine, log_writer: LogWriter
+) -> None:
+    project, task = rid("p"), rid("t")
+    moved, rescaled, same = rid("u"), rid("u"), rid("u")
+    h_moved, h_rescaled, h_same = rid("h"), rid("h"), rid("h")
+    h_same2 = rid("h")
+    setup = await log_writer.append(
+        [
+            *(UserDefined(user_id=u, name=u) for u in (moved, rescaled, same)),
+            billing(moved, "50.00"),
+            billing(rescaled, "40.00"),
+            billing(same, "30.00"),
+            ProjectCreated(project_id=project, name="P"),
+            TaskCreated(task_id=task, project_id=project, name="T"),
+            _logged(h_moved, moved, task, project, "10"),
+            _logged(h_rescaled, rescaled, task, project, "2"),
+            _logged(h_same, same, task, project, "1.5"),
+            _logged(h_same2, same, task, project, "3"),
+        ]
+    )
+    store = SpyStore()
+    advancer = Advancer(store)
+    await advancer.advance(recalc_engine, [project], setup[-1].position)
+    # A new rate for one user; the same rate set again for another (R10.9: the
+    # recalculation re-prices every entry, but only one's prices differ).
+    tail = await log_writer.append(
+        [
+            billing(moved, "75.00"),
+            billing(rescaled, "40"),
+            FinancesRecalculationRequested(project_ids=(project,)),
+        ]
+    )
+    for cold in (False, True):  # from the cached state, then from a loaded one
+        store.seen.clear()
+        writer = Advancer(store) if cold else advancer
+        await writer.advance(recalc_engine, [project], tail[-1].position)
+        if cold:  # all applied already: nothing to write about hours
+            assert all(not w.priced and not w.restamped and not w.hours for w in store.seen)
+            continue
+        (writes,) = store.seen
+        assert writes.hours == []  # no whole row
+        assert [h.hour_id for h in writes.priced] == [h_moved]
+        at = tail[-1].position
+        assert sorted(writes.restamped) == sorted([(h_rescaled, at), (h_same, at), (h_same2, at)])
+    live = {r["hour_id"]: r for r in await _hours_text(log_writer.url, "projection")}
+    assert live[h_moved]["revenue"] == "750.00"  # 10 h at the new 75.00
+    assert live[h_rescaled]["revenue"] == "80.00"
+    assert live[h_same]["revenue"] == "45.00"
+    assert {r["priced_at"] for r in live.values()} == {tail[-1].position}
+    # The same log advanced in one go, on a fresh schema, gives the same rows, text-equal.
+    await _next_schema(log_writer.url)
+    fresh = Advancer(ProjectionStore("projection_next"), publish=False)
+    await fresh.advance(recalc_engine, [project], tail[-1].position)
+    assert await _hours_text(log_writer.url, "projection_next") == list(live.values())
+
+
+async def test_loaded_entries_share_equal_values(
+    recalc_engine: AsyncEngine, log_writer: LogWriter
+) -> None:
+    project, task, user = rid("p"), rid("t"), rid("u")
+    events = await log_writer.append(
+        [
+            UserDefined(user_id=user, name="U"),
+            billing(user, "30.00"),
+            ProjectCreated(project_id=project, name="P"),
+            TaskCreated(task_id=task, project_id=project, name="T"),
+            *(_logged(rid("h"), user, task, project, "1.5") for _ in range(3)),
+        ]
+    )
+    await Advancer(ProjectionStore()).advance(recalc_engine, [project], events[-1].position)
+    store = ProjectionStore()
+    async with recalc_engine.connect() as sa_conn:
+        loaded = await store.load(await raw(sa_conn), [project])
+    first, *others = loaded[project].state.hours.values()
+    assert len(others) == 2
+    for other in others:
+        assert other.owner_id is first.owner_id
+        assert other.hours is first.hours
+        assert other.revenue is first.revenue
+        assert other.entry_date is first.entry_date
+    assert str(first.revenue) == "45.00"

@@ -27,66 +27,63 @@ HOUR_SELECT = (
 _MEMO_LIMIT = 200_000
 
 
+class _Texts(dict[str | None, str | None]):
+    def __missing__(self, key: str) -> str:
+        self[key] = key
+        return key
+
+
+class _Numbers(dict[str | None, Decimal | None]):
+    def __missing__(self, key: str) -> Decimal:
+        value = self[key] = Decimal(key)
+        return value
+
+
+class _Days(dict[date, date]):
+    def __missing__(self, key: date) -> date:
+        self[key] = key
+        return key
+
+
 class ValueMemo:
-    """Shared objects for repeated values, kept across loads (bounded)."""
+    """Shared objects for repeated values, kept across loads (bounded). Dicts with
+    `__missing__`: a hit is one C-level subscript, no Python call."""
 
     def __init__(self) -> None:
-        self.texts: dict[str, str] = {}
-        self.numbers: dict[str, Decimal] = {}
-        self.days: dict[date, date] = {}
+        self.texts = _Texts({None: None})
+        self.numbers = _Numbers({None: None})
+        self.days = _Days()
 
     def _trim(self) -> None:
-        for memo in (self.texts, self.numbers, self.days):
-            if len(memo) > _MEMO_LIMIT:
-                memo.clear()
+        if len(self.texts) > _MEMO_LIMIT:
+            self.texts = _Texts({None: None})
+        if len(self.numbers) > _MEMO_LIMIT:
+            self.numbers = _Numbers({None: None})
+        if len(self.days) > _MEMO_LIMIT:
+            self.days = _Days()
 
     def hours(self, rows: Sequence[Any]) -> list[HourEntry]:
         self._trim()
-        texts, numbers, days = self.texts, self.numbers, self.days
-
-        def text(value: str | None) -> str | None:
-            if value is None:
-                return None
-            shared = texts.get(value)
-            if shared is None:
-                shared = texts[value] = value
-            return shared
-
-        def number(value: str | None) -> Decimal | None:
-            if value is None:
-                return None
-            shared = numbers.get(value)
-            if shared is None:
-                shared = numbers[value] = Decimal(value)
-            return shared
-
-        def day(value: date) -> date:
-            shared = days.get(value)
-            if shared is None:
-                shared = days[value] = value
-            return shared
-
-        out: list[HourEntry] = []
-        append = out.append
-        for r in rows:
-            append(
-                HourEntry(
-                    r[0],
-                    text(r[1]),  # type: ignore[arg-type]
-                    text(r[2]),
-                    text(r[3]),  # type: ignore[arg-type]
-                    day(r[4]),
-                    number(r[5]),  # type: ignore[arg-type]
-                    text(r[6]),
-                    r[7],
-                    number(r[8]),  # type: ignore[arg-type]
-                    number(r[9]),  # type: ignore[arg-type]
-                    number(r[10]),
-                    number(r[11]),
-                    text(r[12]),
-                    text(r[13]),
-                    r[14],
-                    text(r[15]),
-                )
+        text, number, day = self.texts, self.numbers, self.days
+        entry = HourEntry
+        return [
+            entry(
+                r[0],
+                text[r[1]],  # type: ignore[arg-type]
+                text[r[2]],
+                text[r[3]],  # type: ignore[arg-type]
+                day[r[4]],
+                number[r[5]],  # type: ignore[arg-type]
+                text[r[6]],
+                r[7],
+                number[r[8]],  # type: ignore[arg-type]
+                number[r[9]],  # type: ignore[arg-type]
+                number[r[10]],
+                number[r[11]],
+                text[r[12]],
+                text[r[13]],
+                r[14],
+                text[r[15]],
             )
-        return out
+            for r in rows
+        ]

@@ -17,8 +17,10 @@ import orjson
 
 from shared.events import project_of_stream
 
-#: Events that make a recalculation (R6.2, R6.3): their project is advanced on its
-#: own, so that an expensive re-pricing never holds cheap work of others back for long.
+#: Events that make a recalculation (R6.2, R6.3): their projects are advanced a few at
+#: a time (`heavy_batch`), so that expensive re-pricings never hold cheap work of others
+#: back for long, while a bulk recalculation of many projects still shares round trips
+#: and commits.
 #: ProjectStatusChanged only recalculates from `complete`, which a message alone can't
 #: tell; counting every status change as heavy only costs scheduling, not correctness.
 TRIGGERS = frozenset(
@@ -59,8 +61,9 @@ class Batch:
 
 
 class Scheduler:
-    def __init__(self, *, cheap_batch: int = 500) -> None:
+    def __init__(self, *, cheap_batch: int = 500, heavy_batch: int = 16) -> None:
         self.cheap_batch = cheap_batch
+        self.heavy_batch = heavy_batch
         self.pending: dict[str, int] = {}
         self.heavy: set[str] = set()
         # Highest position each project was advanced to by this worker. Positions at
@@ -87,14 +90,20 @@ class Scheduler:
         return bool(self.pending)
 
     def next_batch(self) -> Batch | None:
-        """Cheap projects together, heavy ones one at a time, alternating when both wait."""
+        """Cheap projects together, heavy ones `heavy_batch` at a time (oldest news
+        first), alternating when both wait."""
         if not self.pending:
             return None
         cheap_waiting = len(self.heavy) < len(self.pending)
         if self.heavy and (self._last_heavy is False or not cheap_waiting):
-            project = next(p for p in self.pending if p in self.heavy)
+            heavy: list[str] = []
+            for project in self.pending:
+                if project in self.heavy:
+                    heavy.append(project)
+                    if len(heavy) >= self.heavy_batch:
+                        break
             self._last_heavy = True
-            return Batch((project,), self.pending[project], heavy=True)
+            return Batch(tuple(heavy), max(self.pending[p] for p in heavy), heavy=True)
         chosen: list[str] = []
         for project in self.pending:
             if project not in self.heavy:

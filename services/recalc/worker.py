@@ -27,6 +27,9 @@ MAX_QUEUED = 20_000  # messages read ahead before partitions are paused
 RESUME_BELOW = 10_000
 COMMIT_EVERY = 1.0  # seconds between offset commits
 POLL_IDLE_MS = 200
+#: How long the broker may hold a fetch that finds nothing new (aiokafka's default is
+#: 500 ms). News is what the freshness of the finance topic waits on: ask often.
+FETCH_MAX_WAIT_MS = 10
 RETRY_DELAY = 1.0
 
 
@@ -52,7 +55,10 @@ class Worker:
         bootstrap = self.settings.require_kafka_bootstrap()
         await ensure_topics(bootstrap, [self.settings.ledger_topic], self.settings.topic_partitions)
         consumer = make_consumer(
-            bootstrap, self.settings.ledger_topic, group_id=self.settings.consumer_group
+            bootstrap,
+            self.settings.ledger_topic,
+            group_id=self.settings.consumer_group,
+            fetch_max_wait_ms=FETCH_MAX_WAIT_MS,
         )
         try:
             await consumer.start()

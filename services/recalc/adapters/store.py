@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from services.recalc.adapters.hourload import HOUR_SELECT, ValueMemo
+from services.recalc.adapters.pricewrite import restamp, update_prices
 from services.recalc.adapters.rows import (
     EXPENSE,
     HOUR,
@@ -74,8 +75,8 @@ class Writes:
     hours: list[HourEntry] = field(default_factory=list)
     #: hours whose prices only changed (price columns and priced_at are written)
     priced: list[HourEntry] = field(default_factory=list)
-    #: hours whose priced_at only changed: (hour id, priced_at)
-    restamped: list[tuple[str, int]] = field(default_factory=list)
+    #: hours whose priced_at only changed
+    restamped: list[HourEntry] = field(default_factory=list)
     expenses: list[ExpenseState] = field(default_factory=list)
     records: list[tuple[BillingRecordState, RecordView]] = field(default_factory=list)
     # (project_id, line id) pairs: a moved line is deleted from its source only
@@ -193,8 +194,8 @@ class ProjectionStore:
             [_Row(t, v) for t, v in writes.tasks],
         )
         await self._upsert(conn, "hours", "hour_id", HOUR, writes.hours)
-        await self._update_prices(conn, writes.priced)
-        await self._restamp(conn, writes.restamped)
+        await update_prices(conn, self.table("hours"), writes.priced)
+        await restamp(conn, self.table("hours"), writes.restamped)
         await self._upsert(conn, "expenses", "expense_id", EXPENSE, writes.expenses)
         await self._upsert(
             conn,
@@ -239,34 +240,6 @@ class ProjectionStore:
         )
         await conn.execute(sql, *[[c.get(r) for r in rows] for c in columns])
 
-    async def _update_prices(self, conn: Any, hours: Sequence[HourEntry]) -> None:
-        """Only the columns a recalculation changes, of rows that exist (HOT updates)."""
-        if not hours:
-            return
-        columns = [c for c in HOUR if c.name in _PRICE_COLUMNS]
-        params = ", ".join(f"${i}::{c.pg_type}[]" for i, c in enumerate(columns, 2))
-        sets = ", ".join(f"{c.name} = u.{c.name}" for c in columns)
-        names = ", ".join(c.name for c in columns)
-        await conn.execute(
-            f"UPDATE {self.table('hours')} h SET {sets}"
-            f" FROM unnest($1::text[], {params}) AS u(hour_id, {names})"
-            " WHERE h.hour_id = u.hour_id",
-            [h.hour_id for h in hours],
-            *[[c.get(h) for h in hours] for c in columns],
-        )
-
-    async def _restamp(self, conn: Any, stamps: Sequence[tuple[str, int]]) -> None:
-        """priced_at only: one statement per position (usually one)."""
-        by_position: dict[int, list[str]] = {}
-        for hour_id, position in stamps:
-            by_position.setdefault(position, []).append(hour_id)
-        for position, hour_ids in by_position.items():
-            await conn.execute(
-                f"UPDATE {self.table('hours')} SET priced_at = $2 WHERE hour_id = ANY($1::text[])",
-                hour_ids,
-                position,
-            )
-
     async def _upsert_projects(
         self, conn: Any, rows: Sequence[tuple[ProjectInfo, int, ProjectTotals]]
     ) -> None:
@@ -288,19 +261,6 @@ class ProjectionStore:
             list(project_ids),
             upto,
         )
-
-
-_PRICE_COLUMNS = frozenset(
-    {
-        "cost",
-        "revenue",
-        "cost_rate",
-        "billing_rate",
-        "cost_rate_source",
-        "billing_rate_source",
-        "priced_at",
-    }
-)
 
 
 def _wrap(lines: Sequence[Column], views: Sequence[Column]) -> list[Column]:

@@ -230,7 +230,7 @@ class Advancer:
         whole = changes.hours - changes.repriced - changes.restamped
         writes.hours.extend(hours[h] for h in whole if h in hours)
         writes.priced.extend(hours[h] for h in changes.repriced if h in hours)
-        writes.restamped.extend((h, hours[h].priced_at) for h in changes.restamped if h in hours)
+        writes.restamped.extend(hours[h] for h in changes.restamped if h in hours)
         writes.expenses.extend(state.expenses[e] for e in changes.expenses if e in state.expenses)
         task_views: dict[str, TaskView] = dict(prev.task_views) if prev else {}
         record_views: dict[str, RecordView] = dict(prev.record_views) if prev else {}

@@ -122,7 +122,8 @@ async def test_recalculation_writes_only_changed_prices(
         assert writes.hours == []  # no whole row
         assert [h.hour_id for h in writes.priced] == [h_moved]
         at = tail[-1].position
-        assert sorted(writes.restamped) == sorted([(h_rescaled, at), (h_same, at), (h_same2, at)])
+        restamped = sorted((h.hour_id, h.priced_at) for h in writes.restamped)
+        assert restamped == sorted([(h_rescaled, at), (h_same, at), (h_same2, at)])
     live = {r["hour_id"]: r for r in await _hours_text(log_writer.url, "projection")}
     assert live[h_moved]["revenue"] == "750.00"  # 10 h at the new 75.00
     assert live[h_rescaled]["revenue"] == "80.00"

@@ -87,3 +87,21 @@ class ValueMemo:
             )
             for r in rows
         ]
+
+    def compact(self, hours: Sequence[HourEntry]) -> None:
+        """Make entries built from events share values as loaded ones do (an entry
+        from an event holds its own copy of every id and number: ~2x the memory).
+        Numbers are matched by their text, so their scale is kept."""
+        self._trim()
+        text, number, day = self.texts, self.numbers, self.days
+        for h in hours:
+            h.project_id = text[h.project_id]  # type: ignore[assignment]
+            h.task_id = text[h.task_id]
+            h.owner_id = text[h.owner_id]  # type: ignore[assignment]
+            h.role_id = text[h.role_id]
+            h.entry_date = day[h.entry_date]
+            h.hours = number[str(h.hours)]  # type: ignore[assignment]
+            h.cost = number[str(h.cost)]  # type: ignore[assignment]
+            h.revenue = number[str(h.revenue)]  # type: ignore[assignment]
+            h.cost_rate_source = text[h.cost_rate_source]
+            h.billing_rate_source = text[h.billing_rate_source]

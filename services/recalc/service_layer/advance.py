@@ -25,6 +25,7 @@ from services.recalc.domain.book import FinanceBook
 from services.recalc.domain.reference import ReferenceData
 from services.recalc.domain.views import RecordView, TaskView
 from services.recalc.service_layer.cache import ProjectCache
+from services.recalc.service_layer.clock import PhaseClock as _Clock
 from shared.events import EventData, RecordedEvent, TaskMoved, project_of_stream
 from shared.infra import eventlog
 from shared.infra.db import raw
@@ -39,8 +40,10 @@ REFERENCE_TYPES = (
     "RatesSet",
 )
 _REF_CHUNK = 5000
-#: lines held in memory across cached projects (~1 KiB each with their Decimals)
-DEFAULT_CACHE_WEIGHT = 300_000
+#: lines held in memory across cached projects: ~500 bytes an hour entry once its
+#: values are shared (hourload), so ~100 MiB; the rest of the worker's memory is the
+#: interpreter and libraries (~100 MiB) and the projects one transaction loads
+DEFAULT_CACHE_WEIGHT = 200_000
 #: projects loaded from the projection by one transaction (see `advance`)
 MAX_COLD = 32
 
@@ -93,11 +96,13 @@ class Advancer:
 
     async def _transaction(self, engine: AsyncEngine, projects: list[str], upto: int) -> set[str]:
         touched: set[str] = set()
+        clock = _Clock()
         async with engine.connect() as sa_conn:
             conn = await raw(sa_conn)
             try:
                 async with conn.transaction():
-                    stored = await self._advance(conn, set(projects), upto, touched)
+                    stored = await self._advance(conn, set(projects), upto, touched, clock)
+                clock.mark("commit")
             except BaseException:
                 for project_id in touched:
                     self.cache.pop(project_id)
@@ -105,10 +110,12 @@ class Advancer:
                 raise
         for project_id, entry in stored.items():
             self.cache.put(project_id, entry)
+        clock.mark("cache")
+        clock.report(f"advance of {len(touched)} project(s) to {upto}")
         return touched
 
     async def _advance(
-        self, conn: Any, wanted: set[str], upto: int, touched: set[str]
+        self, conn: Any, wanted: set[str], upto: int, touched: set[str], clock: _Clock
     ) -> dict[str, Stored]:
         applied: dict[str, int] = {}
         previous: dict[str, Stored | None] = {}
@@ -120,11 +127,14 @@ class Advancer:
             stored_at = await self.store.applied_positions(conn, new)
             for project_id in new:
                 applied[project_id] = stored_at.get(project_id, 0)
+            clock.mark("lock")
             await self._hold(conn, new, applied, previous)
+            clock.mark("load")
             await self._catch_up_reference(conn, upto)
             events = await eventlog.read_for_projects(
                 conn, sorted(touched), min(applied.values()), upto
             )
+            clock.mark("read")
             others = _move_partners(events, applied) - touched
             if not others:
                 break
@@ -135,15 +145,19 @@ class Advancer:
             if owner is None or event.position <= applied.get(owner, 0):
                 continue
             outcomes.extend(self.book.apply(event))
+        clock.mark("apply")
         writes = Writes()
         result: dict[str, Stored] = {}
         for project_id in sorted(touched):
             entry = self._collect(project_id, max(applied[project_id], upto), previous, writes)
             if entry is not None:
                 result[project_id] = entry
+        clock.mark("collect")
         await self.store.write(conn, writes)
+        clock.mark("write")
         if self.publish:
             await append_outcomes(conn, outcomes)
+        clock.mark("outbox")
         return result
 
     async def _fence_swap(self, conn: Any) -> None:
@@ -162,11 +176,14 @@ class Advancer:
             self._generation = None if generation is None else int(generation)
 
     async def _lock(self, conn: Any, project_ids: Sequence[str]) -> None:
-        # One at a time in sorted order: two workers lock in the same order.
-        for project_id in project_ids:
-            await conn.execute(
-                "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", lock_key(project_id)
-            )
+        # In sorted order (the callers sort), so that two workers lock in the same order;
+        # one statement: unnest yields the array in order, each lock taken in turn.
+        if not project_ids:
+            return
+        await conn.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) FROM unnest($1::text[]) AS k",
+            [lock_key(p) for p in project_ids],
+        )
 
     async def _hold(
         self,
@@ -228,7 +245,9 @@ class Advancer:
         writes.removed_records.extend((project_id, r) for r in changes.removed_records)
         hours = state.hours
         whole = changes.hours - changes.repriced - changes.restamped
-        writes.hours.extend(hours[h] for h in whole if h in hours)
+        written = [hours[h] for h in whole if h in hours]
+        self.store.memo.compact(written)
+        writes.hours.extend(written)
         writes.priced.extend(hours[h] for h in changes.repriced if h in hours)
         writes.restamped.extend(hours[h] for h in changes.restamped if h in hours)
         writes.expenses.extend(state.expenses[e] for e in changes.expenses if e in state.expenses)

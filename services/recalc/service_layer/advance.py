@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from services.recalc.adapters.logreads import events_to_apply
 from services.recalc.adapters.outbox import append_outcomes
 from services.recalc.adapters.store import ProjectionStore, Stored, Writes
 from services.recalc.domain.book import FinanceBook
@@ -131,9 +132,7 @@ class Advancer:
             await self._hold(conn, new, applied, previous)
             clock.mark("load")
             await self._catch_up_reference(conn, upto)
-            events = await eventlog.read_for_projects(
-                conn, sorted(touched), min(applied.values()), upto
-            )
+            events = await events_to_apply(conn, {p: applied[p] for p in touched}, upto)
             clock.mark("read")
             others = _move_partners(events, applied) - touched
             if not others:
@@ -153,6 +152,10 @@ class Advancer:
             if entry is not None:
                 result[project_id] = entry
         clock.mark("collect")
+        clock.note(
+            f"; events {len(events)}, hours whole {len(writes.hours)}"
+            f" priced {len(writes.priced)} restamped {len(writes.restamped)}"
+        )
         await self.store.write(conn, writes)
         clock.mark("write")
         if self.publish:

@@ -14,11 +14,15 @@ LEVEL = logging.INFO
 
 
 class PhaseClock:
-    __slots__ = ("_last", "_phases", "_start")
+    __slots__ = ("_last", "_notes", "_phases", "_start")
 
     def __init__(self) -> None:
         self._start = self._last = time.perf_counter()
         self._phases: dict[str, float] = {}
+        self._notes: list[str] = []
+
+    def note(self, text: str) -> None:
+        self._notes.append(text)
 
     def mark(self, phase: str) -> None:
         """The time since the previous mark was spent on `phase`."""
@@ -30,5 +34,5 @@ class PhaseClock:
         total = self._last - self._start
         if total < SLOW_SECONDS:
             return
-        phases = " ".join(f"{k} {v * 1000:.0f}" for k, v in self._phases.items())
+        phases = " ".join([*(f"{k} {v * 1000:.0f}" for k, v in self._phases.items()), *self._notes])
         log.log(LEVEL, "%s: %.0f ms (%s)", what, total * 1000, phases)

@@ -24,7 +24,7 @@ HOUR_SELECT = (
     " cost_rate_source, billing_rate_source, priced_at, billing_record_id"
 )
 #: memo sizes past which a memo starts afresh (it only saves memory, never decides)
-_MEMO_LIMIT = 200_000
+_MEMO_LIMIT = 50_000
 
 
 class _Texts(dict[str | None, str | None]):

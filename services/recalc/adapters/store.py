@@ -46,6 +46,8 @@ from services.recalc.domain.state import (
 from services.recalc.domain.views import RecordView, TaskView
 from shared.events import ProjectTotals
 
+#: hour rows fetched at a time when loading
+HOUR_CHUNK = 10_000
 _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
 
 
@@ -138,11 +140,7 @@ class ProjectionStore:
         if not projects:
             return {}
         tasks = await conn.fetch(f"SELECT * FROM {self.table('tasks')} {where}", ids)
-        hour_rows = await conn.fetch(
-            f"SELECT {HOUR_SELECT} FROM {self.table('hours')} {where}", ids
-        )
-        hours = self.memo.hours(hour_rows)
-        del hour_rows
+        hours = await self._load_hours(conn, ids)
         expenses = await conn.fetch(f"SELECT * FROM {self.table('expenses')} {where}", ids)
         records = await conn.fetch(f"SELECT * FROM {self.table('billing_records')} {where}", ids)
         by_project: dict[str, dict[str, list[Any]]] = {
@@ -176,6 +174,19 @@ class ProjectionStore:
                 record_views={r["billing_record_id"]: record_view_from(r) for r in bucket["r"]},
             )
         return out
+
+    async def _load_hours(self, conn: Any, ids: list[str]) -> list[HourEntry]:
+        """In chunks through a cursor (inside a transaction): the fetched rows of a
+        100,000-entry project would otherwise all be alive at once beside the entries
+        built from them, which sets the worker's peak memory."""
+        sql = f"SELECT {HOUR_SELECT} FROM {self.table('hours')} WHERE project_id = ANY($1::text[])"
+        if not conn.is_in_transaction():
+            return self.memo.hours(await conn.fetch(sql, ids))
+        hours: list[HourEntry] = []
+        cursor = await conn.cursor(sql, ids)
+        while rows := await cursor.fetch(HOUR_CHUNK):
+            hours.extend(self.memo.hours(rows))
+        return hours
 
     # -- writes ---------------------------------------------------------------------
 

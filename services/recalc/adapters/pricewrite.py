@@ -11,7 +11,7 @@ rows (the project index), not the whole table, however many projects there are.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -91,13 +91,43 @@ async def update_prices(conn: Any, table: str, hours: Sequence[HourEntry]) -> No
         )
 
 
-async def restamp(conn: Any, table: str, hours: Sequence[HourEntry]) -> None:
-    """priced_at alone: one statement per position (usually one)."""
+async def restamp(
+    conn: Any,
+    table: str,
+    hours: Sequence[HourEntry],
+    project_hours: Mapping[str, Collection[str]] | None = None,
+) -> None:
+    """priced_at alone: one statement per position and project. `project_hours` (every
+    hour id of a project, as its rows will be once this transaction's other writes
+    are made) lets a restamp of most of a project name the rows it leaves alone
+    instead: a recalculation restamps nearly every entry of a big project."""
+    project_hours = project_hours or {}
     for position, group in _by_position(hours).items():
-        await conn.execute(
-            f"UPDATE {table} SET priced_at = $2"
-            " WHERE project_id = ANY($3::text[]) AND hour_id = ANY($1::text[])",
-            [h.hour_id for h in group],
-            position,
-            sorted({h.project_id for h in group}),
-        )
+        by_project: dict[str, list[str]] = {}
+        for hour in group:
+            by_project.setdefault(hour.project_id, []).append(hour.hour_id)
+        named: list[str] = []
+        named_projects: list[str] = []
+        for project_id, ids in by_project.items():
+            every = project_hours.get(project_id)
+            if every is None or len(ids) * 2 < len(every):
+                named.extend(ids)
+                named_projects.append(project_id)
+                continue
+            chosen = set(ids)
+            others = [h for h in every if h not in chosen]
+            await conn.execute(
+                f"UPDATE {table} SET priced_at = $2"
+                " WHERE project_id = $1 AND NOT (hour_id = ANY($3::text[]))",
+                project_id,
+                position,
+                others,
+            )
+        if named:
+            await conn.execute(
+                f"UPDATE {table} SET priced_at = $2"
+                " WHERE project_id = ANY($3::text[]) AND hour_id = ANY($1::text[])",
+                named,
+                position,
+                sorted(named_projects),
+            )

@@ -9,7 +9,7 @@ round trip per row.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -79,6 +79,9 @@ class Writes:
     priced: list[HourEntry] = field(default_factory=list)
     #: hours whose priced_at only changed
     restamped: list[HourEntry] = field(default_factory=list)
+    #: every hour id of each project written (its stored rows, once this is written),
+    #: so that restamping most of a project can name the few rows it leaves alone
+    project_hours: dict[str, Collection[str]] = field(default_factory=dict)
     expenses: list[ExpenseState] = field(default_factory=list)
     records: list[tuple[BillingRecordState, RecordView]] = field(default_factory=list)
     # (project_id, line id) pairs: a moved line is deleted from its source only
@@ -206,7 +209,7 @@ class ProjectionStore:
         )
         await self._upsert(conn, "hours", "hour_id", HOUR, writes.hours)
         await update_prices(conn, self.table("hours"), writes.priced)
-        await restamp(conn, self.table("hours"), writes.restamped)
+        await restamp(conn, self.table("hours"), writes.restamped, writes.project_hours)
         await self._upsert(conn, "expenses", "expense_id", EXPENSE, writes.expenses)
         await self._upsert(
             conn,

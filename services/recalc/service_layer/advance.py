@@ -253,6 +253,8 @@ class Advancer:
         writes.hours.extend(written)
         writes.priced.extend(hours[h] for h in changes.repriced if h in hours)
         writes.restamped.extend(hours[h] for h in changes.restamped if h in hours)
+        if changes.restamped:
+            writes.project_hours[project_id] = hours.keys()
         writes.expenses.extend(state.expenses[e] for e in changes.expenses if e in state.expenses)
         task_views: dict[str, TaskView] = dict(prev.task_views) if prev else {}
         record_views: dict[str, RecordView] = dict(prev.record_views) if prev else {}

@@ -17,6 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from services.recalc.adapters.store import ProjectionStore, Writes
 from services.recalc.service_layer.advance import Advancer
 from shared.events import (
+    BillingRecordCreated,
+    BillingRecordItemsAdded,
+    BillingRecordStatusChanged,
     FinancesRecalculationRequested,
     HoursLogged,
     ProjectCreated,
@@ -161,3 +164,45 @@ async def test_loaded_entries_share_equal_values(
         assert other.revenue is first.revenue
         assert other.entry_date is first.entry_date
     assert str(first.revenue) == "45.00"
+
+
+async def test_restamp_of_most_entries_leaves_cost_locked_ones(
+    recalc_engine: AsyncEngine, log_writer: LogWriter
+) -> None:
+    """R7.3/R10.9: with billed_locks_cost, a billed entry is not re-priced at all and
+    keeps its priced_at, while the rest of the project is restamped around it."""
+    project, task, user, record = rid("p"), rid("t"), rid("u"), rid("br")
+    locked, *rest = [rid("h") for _ in range(5)]
+    setup = await log_writer.append(
+        [
+            UserDefined(user_id=user, name="U"),
+            billing(user, "30.00"),
+            ProjectCreated(project_id=project, name="P", billed_locks_cost=True),
+            TaskCreated(task_id=task, project_id=project, name="T"),
+            *(_logged(h, user, task, project, "2") for h in [locked, *rest]),
+            (
+                BillingRecordCreated(
+                    billing_record_id=record, project_id=project, description="June"
+                ),
+                project,
+            ),
+            (BillingRecordItemsAdded(billing_record_id=record, hour_ids=(locked,)), project),
+            (BillingRecordStatusChanged(billing_record_id=record, status="billed"), project),
+        ]
+    )
+    store = SpyStore()
+    advancer = Advancer(store)
+    await advancer.advance(recalc_engine, [project], setup[-1].position)
+    before = {r["hour_id"]: r for r in await _hours_text(log_writer.url, "projection")}
+    tail = await log_writer.append([FinancesRecalculationRequested(project_ids=(project,))])
+    store.seen.clear()
+    await advancer.advance(recalc_engine, [project], tail[-1].position)
+    (writes,) = store.seen
+    assert sorted(h.hour_id for h in writes.restamped) == sorted(rest)
+    live = {r["hour_id"]: r for r in await _hours_text(log_writer.url, "projection")}
+    assert live[locked] == before[locked]
+    assert {live[h]["priced_at"] for h in rest} == {tail[-1].position}
+    await _next_schema(log_writer.url)
+    fresh = Advancer(ProjectionStore("projection_next"), publish=False)
+    await fresh.advance(recalc_engine, [project], tail[-1].position)
+    assert await _hours_text(log_writer.url, "projection_next") == list(live.values())

@@ -67,6 +67,40 @@ def encode_envelope(event: RecordedEvent) -> bytes:
     return orjson.dumps(envelope_dict(event))
 
 
+def encode_stored_envelope(
+    position: int,
+    event_id: str,
+    stream: str,
+    version: int,
+    name: str,
+    schema_version: int,
+    recorded_at: datetime,
+    actor: str,
+    data: str,
+) -> tuple[bytes, bytes]:
+    """(envelope, schema header) of a stored event, as `encode_envelope` gives them,
+    without decoding what needs no upcasting: a payload already at the current
+    schema is passed through as the JSON the log holds (the relay's hot path)."""
+    cls = event_class(name)
+    payload: Any
+    if schema_version == cls.schema_version:
+        payload = orjson.Fragment(data)
+    else:
+        payload = as_dict(decode_data(name, schema_version, data))
+    envelope = {
+        "position": position,
+        "event_id": event_id,
+        "type": name,
+        "schema_version": cls.schema_version,
+        "stream": stream,
+        "version": version,
+        "recorded_at": recorded_at.isoformat(),
+        "actor": actor,
+        "data": payload,
+    }
+    return orjson.dumps(envelope), f"{name}/v{cls.schema_version}".encode()
+
+
 def decode_envelope(raw: bytes | str | dict[str, Any]) -> RecordedEvent:
     obj = raw if isinstance(raw, dict) else orjson.loads(raw)
     return RecordedEvent(

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from shared.events import RecordedEvent, decode_data
+from shared.events import RecordedEvent, decode_data, encode_stored_envelope
 
 _COLUMNS = (
     "position, event_id, stream, version, type, schema_version, data::text, recorded_at, actor"
@@ -62,6 +62,43 @@ async def read_after(
         f" ORDER BY position LIMIT ${len(args)}"
     )
     return [decode_row(r) for r in await conn.fetch(sql, *args)]
+
+
+async def read_envelopes_after(
+    conn: Any, after: int, limit: int
+) -> list[tuple[int, str, bytes, bytes]]:
+    """(position, stream, envelope, schema header) of the events after `after`, encoded
+    for publishing without a decode where none is needed (see the codec)."""
+    rows = await conn.fetch(
+        f"SELECT {_COLUMNS} FROM events WHERE position > $1 ORDER BY position LIMIT $2",
+        after,
+        limit,
+    )
+    out = []
+    for (
+        position,
+        event_id,
+        stream,
+        version,
+        type_,
+        schema_version,
+        data,
+        recorded_at,
+        actor,
+    ) in rows:
+        value, header = encode_stored_envelope(
+            position,
+            str(event_id),
+            stream,
+            version,
+            type_,
+            schema_version,
+            recorded_at,
+            actor,
+            data,
+        )
+        out.append((position, stream, value, header))
+    return out
 
 
 async def read_for_projects(

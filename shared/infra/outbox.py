@@ -25,7 +25,7 @@ from typing import Any, Protocol
 import asyncpg
 import orjson
 
-from shared.events import encode_envelope, schema_header, stream_key
+from shared.events import stream_key
 from shared.infra import eventlog
 from shared.infra.db import plain_dsn
 from shared.infra.kafka import (
@@ -74,12 +74,14 @@ class LedgerSource:
     async def read_after(self, conn: Any, after: int, limit: int) -> list[OutboxMessage]:
         return [
             OutboxMessage(
-                cursor=e.position,
-                key=stream_key(e.stream).encode(),
-                value=encode_envelope(e),
-                headers=(("schema", schema_header(e.data)),),
+                cursor=position,
+                key=stream_key(stream).encode(),
+                value=value,
+                headers=(("schema", header),),
             )
-            for e in await eventlog.read_after(conn, after, limit)
+            for position, stream, value, header in await eventlog.read_envelopes_after(
+                conn, after, limit
+            )
         ]
 
 

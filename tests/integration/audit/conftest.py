@@ -22,4 +22,5 @@ async def audit_log(fresh_database_url: str) -> AsyncIterator[AuditLog]:
         await log.append(PREAMBLE + STORY)
         yield log
     finally:
+        await log.ledger.close()
         await engine.dispose()

@@ -79,8 +79,8 @@ async def test_as_of_equals_live_projection_at_every_position(
 ) -> None:
     url = await pg_server.new_database()
     engine = create_engine(url, pool_size=2)
+    ledger = EventStore(engine)
     try:
-        ledger = EventStore(engine)
         advancer = Advancer(ProjectionStore(), cache_weight=50)  # small: loads are exercised
         reader = ProjectionReader(ProjectionStore())
         snapshots: dict[int, Views] = {}
@@ -103,4 +103,5 @@ async def test_as_of_equals_live_projection_at_every_position(
             for position, live in snapshots.items():
                 assert await as_of_views(conn, position) == live, f"as_of={position}"
     finally:
+        await ledger.close()
         await engine.dispose()

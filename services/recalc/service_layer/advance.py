@@ -42,11 +42,11 @@ REFERENCE_TYPES = (
 )
 _REF_CHUNK = 5000
 #: lines held in memory across cached projects: ~500 bytes an hour entry once its
-#: values are shared (hourload), so ~60 MiB, which grows to about twice that in RSS
-#: with the allocator's fragmentation under churn; the rest of the worker's memory
-#: is the interpreter and libraries (~100 MiB) and what one transaction loads. The
-#: cache holds a 100,000-entry project (one recalculation of it loads nothing).
-DEFAULT_CACHE_WEIGHT = 120_000
+#: values are shared (hourload), so ~100 MiB; the rest of the worker's memory is the
+#: interpreter and libraries (~100 MiB) and what one transaction loads and reads.
+#: Smaller is not leaner: at 120,000 a 100,000-entry project is evicted between its
+#: recalculations, and the worker's RSS after a catch-up was higher (more loading).
+DEFAULT_CACHE_WEIGHT = 200_000
 #: projects loaded from the projection by one transaction (see `advance`)
 MAX_COLD = 32
 

@@ -14,6 +14,7 @@ import orjson
 from bench.wire import Lane, WireError
 
 JSON = {"content-type": "application/json"}
+OPEN_LANES = 64  # connections for open-loop load
 
 
 @dataclass(slots=True)
@@ -49,11 +50,29 @@ class TallyClient:
         self.reads_url = reads_url
         self.http = _client(token, 64)
         self.lanes = [Lane(ledger_url, token) for _ in range(lanes)]
+        # open-loop load: lean connections taken from a pool, one request at a time each
+        self._token = token
+        self._pool: asyncio.Queue[Lane] | None = None
+        self._pooled: list[Lane] = []
 
     async def close(self) -> None:
         await self.http.aclose()
-        for lane in self.lanes:
+        for lane in [*self.lanes, *self._pooled]:
             await lane.close()
+
+    async def post_open(self, body: bytes, outcome: Outcome) -> list[int]:
+        """`post_events` for open-loop load: on a free pooled lane (waiting for one is
+        part of the latency, as it would be for a real client)."""
+        if self._pool is None:
+            self._pool = asyncio.Queue()
+            self._pooled = [Lane(self.ledger_url, self._token) for _ in range(OPEN_LANES)]
+            for lane in self._pooled:
+                self._pool.put_nowait(lane)
+        lane = await self._pool.get()
+        try:
+            return await self.post_events(body, outcome, lane)
+        finally:
+            self._pool.put_nowait(lane)
 
     async def post_events(
         self, body: bytes, outcome: Outcome, via: Lane | None = None

@@ -98,7 +98,7 @@ async def freshness(
 
     async def one(env: dict[str, Any]) -> None:
         t0 = time.perf_counter()
-        positions = await client.post_events(orjson.dumps({"events": [env]}), outcome)
+        positions = await client.post_open(orjson.dumps({"events": [env]}), outcome)
         if positions:
             sent[positions[0]] = t0
             projects[positions[0]] = str(env["data"]["task_id"]).split("-")[0]

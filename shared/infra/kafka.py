@@ -43,7 +43,7 @@ def make_producer(bootstrap: str, **overrides: Any) -> AIOKafkaProducer:
         "bootstrap_servers": bootstrap,
         "acks": "all",
         "enable_idempotence": False,
-        "linger_ms": 5,
+        "linger_ms": 1,  # latency first: a chunk is sent at once, then awaited whole
         "request_timeout_ms": 10_000,
         "retry_backoff_ms": 200,
         "max_batch_size": 256 * 1024,

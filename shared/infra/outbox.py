@@ -171,6 +171,11 @@ class OutboxRelay:
         """Connect everything, check the broker, then relay until something fails."""
         conn = await asyncio.wait_for(asyncpg.connect(self.dsn), self.timeout)
         try:
+            # The stored offset need not wait for its WAL flush: if a database crash
+            # loses the last update, the relay resumes from the one before and re-sends
+            # a suffix, which at-least-once delivery allows (consumers de-duplicate by
+            # position). What it must never do, skip, cannot follow from an older offset.
+            await conn.execute("SET synchronous_commit = off")
             wake = asyncio.Event()
             await conn.add_listener(self.source.channel, lambda *_: wake.set())
             position, marker = await self._load(conn)

@@ -60,6 +60,12 @@ class TallyClient:
         for lane in [*self.lanes, *self._pooled]:
             await lane.close()
 
+    async def _fresh_lanes(self) -> None:
+        """Start a load loop on new connections: idle ones may have been closed by the
+        server's keep-alive timeout meanwhile, and the first request would fail."""
+        for lane in self.lanes:
+            await lane.close()
+
     async def post_open(self, body: bytes, outcome: Outcome) -> list[int]:
         """`post_events` for open-loop load: on a free pooled lane (waiting for one is
         part of the latency, as it would be for a real client)."""
@@ -100,6 +106,7 @@ class TallyClient:
 
     async def post_all(self, bodies: list[bytes], concurrency: int) -> tuple[Outcome, float]:
         """Post every body with `concurrency` requests in flight; (outcome, seconds)."""
+        await self._fresh_lanes()
         outcome = Outcome()
         queue = iter(bodies)
 
@@ -116,6 +123,7 @@ class TallyClient:
     ) -> tuple[Outcome, float]:
         """`clients` concurrent clients, one event a request, each waiting for its answer,
         until every envelope is posted or `seconds` have passed."""
+        await self._fresh_lanes()
         outcome = Outcome()
         deadline = time.perf_counter() + seconds
 
@@ -142,6 +150,7 @@ class TallyClient:
             for _ in range(n):
                 await via.request("GET", "/healthz")
 
+        await self._fresh_lanes()
         lanes = self.lanes
         start = time.perf_counter()
         await asyncio.gather(

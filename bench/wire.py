@@ -55,6 +55,9 @@ class Lane:
                 if name.strip().lower() == b"content-length":
                     length = int(value)
             payload = await reader.readexactly(length) if length else b""
+        except WireError:
+            await self.close()  # e.g. the server closed an idle keep-alive connection
+            raise
         except (OSError, asyncio.IncompleteReadError, ValueError, IndexError) as exc:
             await self.close()
             raise WireError(f"{type(exc).__name__}: {exc}") from exc

@@ -180,6 +180,21 @@ class TallyClient:
             )
         return [int(p) for p in response.json()["positions"]]
 
+    async def all_caught_up(self, project_ids: list[str], position: int, patience: float) -> bool:
+        """Every project's reads include `position`: the worker has no backlog left
+        (one project caught up says nothing of the others)."""
+        queue = iter(project_ids)
+        deadline = time.monotonic() + patience
+        results: list[bool] = []
+
+        async def check() -> None:
+            for project_id in queue:  # one shared iterator: each project is asked once
+                left = max(0.1, deadline - time.monotonic())
+                results.append(await self.caught_up(project_id, position, left))
+
+        await asyncio.gather(*(check() for _ in range(8)))
+        return all(results)
+
     async def caught_up(self, project_id: str, position: int, patience: float) -> bool:
         """Wait until the reads include `position` (api.md, read-your-writes)."""
         deadline = time.monotonic() + patience

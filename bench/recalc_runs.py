@@ -47,7 +47,8 @@ async def worker_scenarios(
     size = run.size
     run.say(f"waiting for the worker to catch up with position {last:,}")
     start = time.perf_counter()
-    if not await client.caught_up(org.projects[0].project_id, last, size.catch_up_seconds):
+    every = [p.project_id for p in org.projects + org.side]
+    if not await client.all_caught_up(every, last, size.catch_up_seconds):
         run.na(WORKER_ROWS, f"worker not caught up with the log in {size.catch_up_seconds:.0f} s")
         return
     took = time.perf_counter() - start

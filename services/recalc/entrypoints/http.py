@@ -46,7 +46,11 @@ async def _reader_scope(request: Request) -> Principal:
 router = APIRouter()
 _finance = APIRouter(tags=["finances"], dependencies=[Depends(_reader_scope)])
 
-POLL_SECONDS = 0.02
+# Read-your-writes waits poll the projection: quickly at first (a write is usually
+# applied within milliseconds), then ever less often, so that many clients waiting
+# on a projection that is far behind do not load the database it is catching up in.
+POLL_FIRST_SECONDS = 0.01
+POLL_MAX_SECONDS = 0.25
 
 MinPosition = Annotated[
     int | None, Query(ge=0, description="wait until the projection includes this position")
@@ -72,6 +76,7 @@ async def _wait_for(
     if min_position is None:
         return
     deadline = time.monotonic() + wait_ms / 1000
+    pause = POLL_FIRST_SECONDS
     while True:
         async with _connection(request) as (conn, reader):
             project_id = await project_of(conn, reader)
@@ -87,7 +92,8 @@ async def _wait_for(
                 f"the finance projection does not include position {min_position} yet;"
                 " retry later or raise wait_ms",
             )
-        await asyncio.sleep(POLL_SECONDS)
+        await asyncio.sleep(min(pause, max(0.0, deadline - time.monotonic())))
+        pause = min(pause * 1.5, POLL_MAX_SECONDS)
 
 
 def _not_found(what: str, ident: str) -> ApiError:

@@ -43,7 +43,10 @@ async def worker_scenarios(
     fresh: list[dict[str, object]],
     last: int,
     lim: dict[str, float],
+    only: frozenset[str] | None = None,
 ) -> None:
+    """The scenarios that need the worker (those in `only`, when given), after it has
+    caught up with the whole log."""
     size = run.size
     run.say(f"waiting for the worker to catch up with position {last:,}")
     start = time.perf_counter()
@@ -56,10 +59,13 @@ async def worker_scenarios(
         f"The worker, started after the ingest scenarios, caught up with {last:,} events"
         f" in {took:.1f} s ({last / max(took, 1e-9):,.0f} events/s)."
     )
-    await guarded(run, ["freshness"], measure_freshness(run, client, watch, fresh, lim))
-    await guarded(run, ["recalculate one project"], recalc_one(run, org, client, watch, lim))
-    bulk_rows = ["bulk recalculation", "memory: worker in bulk"]
-    await guarded(run, bulk_rows, recalc_bulk(run, org, client, watch, recalc.sampler, lim))
+    if only is None or "freshness" in only:
+        await guarded(run, ["freshness"], measure_freshness(run, client, watch, fresh, lim))
+    if only is None or "one" in only:
+        await guarded(run, ["recalculate one project"], recalc_one(run, org, client, watch, lim))
+    if only is None or "bulk" in only:
+        bulk_rows = ["bulk recalculation", "memory: worker in bulk"]
+        await guarded(run, bulk_rows, recalc_bulk(run, org, client, watch, recalc.sampler, lim))
 
 
 async def measure_freshness(

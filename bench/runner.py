@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import secrets
 import tempfile
-import time
 from pathlib import Path
 
 from bench import limits
@@ -18,9 +17,6 @@ from bench.org import Org, build_org
 from bench.recalc_runs import (
     WORKER_ROWS,
     guarded,
-    measure_freshness,
-    recalc_bulk,
-    recalc_one,
     replay_scenario,
     worker_scenarios,
 )
@@ -251,46 +247,8 @@ async def tally_scenarios(
         watch = FinanceWatch(run.broker.bootstrap, settings.finance_topic)
         await watch.start()
         try:
-            if only is None:
-                await worker_scenarios(run, org, client, watch, recalc, fresh, last, lim)
-            else:
-                await selected_worker_scenarios(
-                    run, org, client, watch, recalc, fresh, last, lim, only
-                )
+            await worker_scenarios(run, org, client, watch, recalc, fresh, last, lim, only)
         finally:
             await watch.stop()
     finally:
         await client.close()
-
-
-async def selected_worker_scenarios(
-    run: Run,
-    org: Org,
-    client: TallyClient,
-    watch: FinanceWatch,
-    recalc: TallyProcess,
-    fresh: list[dict[str, object]],
-    last: int,
-    lim: dict[str, float],
-    only: frozenset[str],
-) -> None:
-    """`worker_scenarios` restricted to `only` (same order, same catch-up first)."""
-    size = run.size
-    run.say(f"waiting for the worker to catch up with position {last:,}")
-    start = time.perf_counter()
-    every = [p.project_id for p in org.projects + org.side]
-    if not await client.all_caught_up(every, last, size.catch_up_seconds):
-        run.na(WORKER_ROWS, f"worker not caught up with the log in {size.catch_up_seconds:.0f} s")
-        return
-    took = time.perf_counter() - start
-    run.notes.append(
-        f"The worker, started after the ingest scenarios, caught up with {last:,} events"
-        f" in {took:.1f} s ({last / max(took, 1e-9):,.0f} events/s)."
-    )
-    if "freshness" in only:
-        await guarded(run, ["freshness"], measure_freshness(run, client, watch, fresh, lim))
-    if "one" in only:
-        await guarded(run, ["recalculate one project"], recalc_one(run, org, client, watch, lim))
-    if "bulk" in only:
-        bulk_rows = ["bulk recalculation", "memory: worker in bulk"]
-        await guarded(run, bulk_rows, recalc_bulk(run, org, client, watch, recalc.sampler, lim))

@@ -3,7 +3,12 @@ and manual recalculation requests (R6.2)."""
 
 from __future__ import annotations
 
-from services.ledger.domain.entities import FIXED_REVENUE_TYPES, RecordState
+from services.ledger.domain.entities import (
+    FIXED_REVENUE_TYPES,
+    ExpenseState,
+    HourState,
+    RecordState,
+)
 from services.ledger.domain.errors import RuleViolation
 from services.ledger.domain.write_model import WriteModel, duplicate, handles
 from shared.events import (
@@ -122,6 +127,19 @@ def _not_in_record(what: str, record_id: str, field: str) -> RuleViolation:
     return _refuse("item_not_in_record", f"{what} is not on record {record_id!r}", field)
 
 
+def _take_off(
+    m: WriteModel, rid: str, line: HourState | ExpenseState, what: str, field: str
+) -> None:
+    """An hour entry or an expense leaves record `rid`; its task holds one item fewer."""
+    if line.record != rid:
+        raise _not_in_record(what, rid, field)
+    j = m.journal
+    j.set_attr(line, "record", None)
+    if line.task is not None:
+        task = m.tasks[line.task]
+        j.set_attr(task, "on_records", task.on_records - 1)
+
+
 @handles(BillingRecordItemsRemoved)
 def items_removed(m: WriteModel, e: BillingRecordItemsRemoved) -> str:
     rid = e.billing_record_id
@@ -129,22 +147,10 @@ def items_removed(m: WriteModel, e: BillingRecordItemsRemoved) -> str:
     j = m.journal
     for i, hour_id in enumerate(e.hour_ids):
         field = f"data.hour_ids[{i}]"
-        hour = m.hour(hour_id, field)
-        if hour.record != rid:
-            raise _not_in_record(f"hour entry {hour_id!r}", rid, field)
-        j.set_attr(hour, "record", None)
-        if hour.task is not None:
-            task = m.tasks[hour.task]
-            j.set_attr(task, "on_records", task.on_records - 1)
+        _take_off(m, rid, m.hour(hour_id, field), f"hour entry {hour_id!r}", field)
     for i, expense_id in enumerate(e.expense_ids):
         field = f"data.expense_ids[{i}]"
-        expense = m.expense(expense_id, field)
-        if expense.record != rid:
-            raise _not_in_record(f"expense {expense_id!r}", rid, field)
-        j.set_attr(expense, "record", None)
-        if expense.task is not None:
-            task = m.tasks[expense.task]
-            j.set_attr(task, "on_records", task.on_records - 1)
+        _take_off(m, rid, m.expense(expense_id, field), f"expense {expense_id!r}", field)
     for i, task_id in enumerate(e.task_ids):
         field = f"data.task_ids[{i}]"
         task = m.task(task_id, field)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from services.ledger.domain.entities import (
     ExpenseState,
@@ -36,6 +36,17 @@ def handles(event_type: type[EventData]) -> Callable[[Handler], Handler]:
         return fn
 
     return wrap
+
+
+_T = TypeVar("_T")
+
+
+def _known(table: dict[str, _T], key: str, kind: str, what: str, field: str) -> _T:
+    """The entity `key` of `table`, or the refusal `unknown_<kind>` naming `field`."""
+    found = table.get(key)
+    if found is None:
+        raise RuleViolation(f"unknown_{kind}", f"no {what} {key!r}", field)
+    return found
 
 
 class WriteModel:
@@ -102,34 +113,19 @@ class WriteModel:
     # -- lookups shared by the rules -------------------------------------------------
 
     def project(self, project_id: str, field: str) -> ProjectState:
-        found = self.projects.get(project_id)
-        if found is None:
-            raise RuleViolation("unknown_project", f"no project {project_id!r}", field)
-        return found
+        return _known(self.projects, project_id, "project", "project", field)
 
     def task(self, task_id: str, field: str) -> TaskState:
-        found = self.tasks.get(task_id)
-        if found is None:
-            raise RuleViolation("unknown_task", f"no task {task_id!r}", field)
-        return found
+        return _known(self.tasks, task_id, "task", "task", field)
 
     def hour(self, hour_id: str, field: str) -> HourState:
-        found = self.hours.get(hour_id)
-        if found is None:
-            raise RuleViolation("unknown_hour", f"no hour entry {hour_id!r}", field)
-        return found
+        return _known(self.hours, hour_id, "hour", "hour entry", field)
 
     def expense(self, expense_id: str, field: str) -> ExpenseState:
-        found = self.expenses.get(expense_id)
-        if found is None:
-            raise RuleViolation("unknown_expense", f"no expense {expense_id!r}", field)
-        return found
+        return _known(self.expenses, expense_id, "expense", "expense", field)
 
     def record(self, record_id: str, field: str) -> RecordState:
-        found = self.records.get(record_id)
-        if found is None:
-            raise RuleViolation("unknown_billing_record", f"no billing record {record_id!r}", field)
-        return found
+        return _known(self.records, record_id, "billing_record", "billing record", field)
 
     def need_role(self, role_id: str | None, field: str) -> None:
         if role_id is not None and role_id not in self.roles:

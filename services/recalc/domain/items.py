@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from services.recalc.domain.money import ZERO_CENTS
 from services.recalc.domain.pricing import price_hour
 from services.recalc.domain.state import BillingRecordState, ExpenseState, HourEntry, ProjectState
@@ -80,14 +83,21 @@ def hours_edited(step: Step, state: ProjectState, data: HoursEdited) -> None:
     step.observe(hour)
 
 
+def _off_its_record(
+    state: ProjectState, record_id: str | None, item_id: str, items: Callable[[Any], list[str]]
+) -> None:
+    """A deleted line leaves its billing record. The ledger refuses deleting what is on
+    a record (R7.4, R10.10); the record is kept consistent all the same."""
+    record = state.records.get(record_id) if record_id is not None else None
+    if record is not None and item_id in items(record):
+        items(record).remove(item_id)
+        state.touch_record(record.billing_record_id)
+
+
 def hours_deleted(step: Step, state: ProjectState, data: HoursDeleted) -> None:
     hour = state.pop_hour(data.hour_id)
-    if hour is not None and hour.billing_record_id is not None:
-        # The ledger refuses this (R7.4); keep the record consistent all the same.
-        record = state.records.get(hour.billing_record_id)
-        if record is not None and hour.hour_id in record.hour_ids:
-            record.hour_ids.remove(hour.hour_id)
-            state.touch_record(record.billing_record_id)
+    if hour is not None:
+        _off_its_record(state, hour.billing_record_id, hour.hour_id, lambda r: r.hour_ids)
 
 
 def expense_recorded(step: Step, state: ProjectState, data: ExpenseRecorded) -> None:
@@ -124,11 +134,10 @@ def expense_updated(step: Step, state: ProjectState, data: ExpenseUpdated) -> No
 
 def expense_deleted(step: Step, state: ProjectState, data: ExpenseDeleted) -> None:
     expense = state.pop_expense(data.expense_id)
-    if expense is not None and expense.billing_record_id is not None:
-        record = state.records.get(expense.billing_record_id)
-        if record is not None and expense.expense_id in record.expense_ids:
-            record.expense_ids.remove(expense.expense_id)
-            state.touch_record(record.billing_record_id)
+    if expense is not None:
+        _off_its_record(
+            state, expense.billing_record_id, expense.expense_id, lambda r: r.expense_ids
+        )
 
 
 def record_created(step: Step, state: ProjectState, data: BillingRecordCreated) -> None:

@@ -11,9 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.ledger.adapters.event_store import EventStore
 from services.ledger.entrypoints.http import LedgerState, database_errors, router
-from services.ledger.entrypoints.runtime import tune_gc
 from shared.infra.app import compose_app
 from shared.infra.http import ApiError
+from shared.infra.runtime import settle_loaded_state
 from shared.infra.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -35,7 +35,7 @@ async def ledger_lifespan(
         log.info("ledger write model at position %d", store.model.position)
     except ApiError:
         log.warning("database unreachable at start-up; the write model loads on first append")
-    tune_gc()
+    settle_loaded_state()
     app.state.ledger = LedgerState(store=store, max_body_bytes=settings.max_body_bytes)
     try:
         yield

@@ -14,3 +14,11 @@ GC_THRESHOLDS = (100_000, 50, 100)
 
 def tune_gc() -> None:
     gc.set_threshold(*GC_THRESHOLDS)
+
+
+def settle_loaded_state() -> None:
+    """Call once a long-lived state is loaded (the ledger's write model): it is frozen,
+    never walked by the collector again, and the thresholds above apply here too (for
+    an app run without the `tally` command, as in tests). Idempotent."""
+    tune_gc()
+    gc.freeze()

@@ -7,8 +7,6 @@ scope `audit:read` (api.md).
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
@@ -17,6 +15,7 @@ from fastapi import APIRouter, Depends, Query, Request
 
 from services.recalc.domain.book import FinanceBook
 from services.recalc.entrypoints.bodies import hours, money, rate
+from services.recalc.entrypoints.waiting import poll_until
 from services.recalc.service_layer import asof
 from services.recalc.service_layer.history import hour_history
 from shared.infra import eventlog
@@ -24,8 +23,6 @@ from shared.infra.db import raw
 from shared.infra.http import ApiError, require
 
 router = APIRouter(tags=["audit"], dependencies=[Depends(require("audit:read"))])
-
-POLL_SECONDS = 0.02
 
 AsOf = Annotated[
     int | None,
@@ -42,18 +39,19 @@ async def log_connection(request: Request) -> AsyncIterator[Any]:
 
 async def wait_for_log(request: Request, position: int, wait_ms: int) -> None:
     """Return once the log reaches `position`; 409 not_caught_up after `wait_ms`."""
-    deadline = time.monotonic() + wait_ms / 1000
-    while True:
+
+    async def reached() -> bool:
         async with log_connection(request) as conn:
-            if await eventlog.head(conn) >= position:
-                return
-        if time.monotonic() >= deadline:
-            raise ApiError(
-                409,
-                "not_caught_up",
-                f"the log does not reach position {position} yet; retry later or raise wait_ms",
-            )
-        await asyncio.sleep(POLL_SECONDS)
+            return await eventlog.head(conn) >= position
+
+    def not_yet() -> ApiError:
+        return ApiError(
+            409,
+            "not_caught_up",
+            f"the log does not reach position {position} yet; retry later or raise wait_ms",
+        )
+
+    await poll_until(reached, wait_ms, not_yet)
 
 
 def not_found(what: str, ident: str, as_of: int) -> ApiError:

@@ -9,8 +9,6 @@ Money is a string with two places, rates with 2 to 4 (R10.7); bodies are built b
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
@@ -27,6 +25,7 @@ from services.recalc.entrypoints.bodies import (
     record_body,
     tasks_body,
 )
+from services.recalc.entrypoints.waiting import poll_until
 from services.recalc.service_layer import asof
 from shared.infra.auth import Principal
 from shared.infra.db import raw
@@ -46,11 +45,6 @@ async def _reader_scope(request: Request) -> Principal:
 router = APIRouter()
 _finance = APIRouter(tags=["finances"], dependencies=[Depends(_reader_scope)])
 
-# Read-your-writes waits poll the projection: quickly at first (a write is usually
-# applied within milliseconds), then ever less often, so that many clients waiting
-# on a projection that is far behind do not load the database it is catching up in.
-POLL_FIRST_SECONDS = 0.01
-POLL_MAX_SECONDS = 0.25
 
 MinPosition = Annotated[
     int | None, Query(ge=0, description="wait until the projection includes this position")
@@ -75,25 +69,24 @@ async def _wait_for(
     A connection is held per check only, not across the sleeps."""
     if min_position is None:
         return
-    deadline = time.monotonic() + wait_ms / 1000
-    pause = POLL_FIRST_SECONDS
-    while True:
+
+    async def reached() -> bool:
         async with _connection(request) as (conn, reader):
             project_id = await project_of(conn, reader)
             if project_id is not None:
-                if await reader.includes(conn, project_id, min_position):
-                    return
-            elif int(await conn.fetchval("SELECT position FROM log_head")) >= min_position:
-                return  # the log has it and nothing names the resource: a 404 follows
-        if time.monotonic() >= deadline:
-            raise ApiError(
-                409,
-                "not_caught_up",
-                f"the finance projection does not include position {min_position} yet;"
-                " retry later or raise wait_ms",
-            )
-        await asyncio.sleep(min(pause, max(0.0, deadline - time.monotonic())))
-        pause = min(pause * 1.5, POLL_MAX_SECONDS)
+                return bool(await reader.includes(conn, project_id, min_position))
+            # the log has it and nothing names the resource: a 404 follows
+            return int(await conn.fetchval("SELECT position FROM log_head")) >= min_position
+
+    def not_yet() -> ApiError:
+        return ApiError(
+            409,
+            "not_caught_up",
+            f"the finance projection does not include position {min_position} yet;"
+            " retry later or raise wait_ms",
+        )
+
+    await poll_until(reached, wait_ms, not_yet)
 
 
 def _not_found(what: str, ident: str) -> ApiError:

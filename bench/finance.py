@@ -13,6 +13,7 @@ from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from bench.limits import CONSUMER_OPTIONS
+from shared.infra.runtime import wait_event
 
 
 async def ensure_topics(bootstrap: str, topics: list[str], partitions: int) -> None:
@@ -107,15 +108,13 @@ class FinanceWatch:
             if left <= 0:
                 return
             self._news.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._news.wait(), min(left, 1.0))
+            await wait_event(self._news, min(left, 1.0))
 
     async def wait_some(self, keys: set[tuple[str, int]], needed: int) -> None:
         """Until `needed` of `keys` have their FinancesRecalculated (no time limit)."""
         while len(keys & self.recalculated.keys()) < needed:
             self._news.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._news.wait(), 1.0)
+            await wait_event(self._news, 1.0)
 
     async def wait_recalculated(self, keys: set[tuple[str, int]], patience: float) -> float | None:
         """perf_counter time when the last of `keys` arrived, or None after `patience` s."""
@@ -125,6 +124,5 @@ class FinanceWatch:
             if left <= 0:
                 return None
             self._news.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._news.wait(), min(left, 1.0))
+            await wait_event(self._news, min(left, 1.0))
         return max(self.recalculated[k] for k in keys)

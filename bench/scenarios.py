@@ -17,6 +17,7 @@ from bench.finance import FinanceWatch
 from bench.org import Org, rates_set
 from bench.servers import TALLY, RssSampler
 from bench.workload import body, envelope
+from shared.infra.runtime import within
 
 
 @dataclass(slots=True)
@@ -149,7 +150,7 @@ async def replay(env: dict[str, str], log_path: str, patience: float) -> tuple[f
     proc = _spawn(env, log_path)
     sampler = RssSampler(proc.pid)
     try:
-        code = await asyncio.wait_for(asyncio.to_thread(proc.wait), patience)
+        code = await within(patience, asyncio.to_thread(proc.wait))
     except TimeoutError:
         code = -1
     finally:

@@ -23,6 +23,7 @@ from sqlalchemy import make_url
 from shared.infra.db import plain_dsn
 from shared.infra.embedded import EmbeddedPostgres, free_port
 from shared.infra.migrate import upgrade
+from shared.infra.runtime import within
 
 LOCAL_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 TALLY = str(Path(sys.executable).with_name("tally"))
@@ -30,7 +31,7 @@ TALLY = str(Path(sys.executable).with_name("tally"))
 
 async def _reachable(url: str) -> bool:
     try:
-        conn = await asyncio.wait_for(asyncpg.connect(plain_dsn(url)), 3)
+        conn = await within(3, asyncpg.connect(plain_dsn(url)))
     except (OSError, asyncpg.PostgresError, TimeoutError):
         return False
     await conn.close()

@@ -17,6 +17,7 @@ from services.recalc.adapters.store import ProjectionStore
 from services.recalc.entrypoints.http import router
 from services.recalc.worker import Worker, run_worker
 from shared.infra.app import compose_app
+from shared.infra.runtime import wait_event, within
 from shared.infra.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -51,7 +52,7 @@ async def recalc_lifespan(
         stop.set()
         if state.task is not None:
             try:
-                await asyncio.wait_for(asyncio.shield(state.task), 15)
+                await within(15, asyncio.shield(state.task))
             except TimeoutError:
                 state.task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -65,8 +66,7 @@ async def _supervise(worker: Worker, stop: asyncio.Event) -> None:
             await worker.run(stop)
         except Exception:
             log.exception("recalc worker failed; restarting")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), 2.0)
+            await wait_event(stop, 2.0)
 
 
 def create_app(settings: Settings) -> FastAPI:

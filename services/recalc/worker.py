@@ -7,7 +7,6 @@ only as an optimisation: a redelivered message finds its position already applie
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from typing import Any
@@ -19,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from services.recalc.adapters.store import ProjectionStore
 from services.recalc.service_layer.advance import Advancer
 from services.recalc.service_layer.scheduler import Notice, Scheduler, parse_notice
+from shared.infra.runtime import wait_event
 from shared.infra.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -97,8 +97,7 @@ class Worker:
         except Exception:
             log.exception("advancing %d project(s) to %d failed", len(batch.projects), batch.upto)
             # The database may be down: wait, then try again (the work stays pending).
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), RETRY_DELAY)
+            await wait_event(stop, RETRY_DELAY)
             return
         self.scheduler.completed(advanced | set(batch.projects), batch.upto)
 

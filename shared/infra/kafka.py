@@ -25,6 +25,8 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
+from shared.infra.runtime import within
+
 log = logging.getLogger(__name__)
 
 # Kafka's error code for CreateTopics on an existing topic.
@@ -154,10 +156,10 @@ async def ensure_topics(
     """Create every topic of `topics` that is missing. Consumers call this before
     subscribing so that the broker does not auto-create them with its own defaults."""
     admin = make_admin(bootstrap)
-    await asyncio.wait_for(admin.start(), wait)
+    await within(wait, admin.start())
     try:
         for topic in topics:
-            await asyncio.wait_for(ensure_topic(admin, topic, partitions), wait)
+            await within(wait, ensure_topic(admin, topic, partitions))
     finally:
         await admin.close()
 

@@ -16,9 +16,8 @@ source is published again from the start; consumers de-duplicate by position.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -36,6 +35,7 @@ from shared.infra.kafka import (
     recreate_topic,
 )
 from shared.infra.outbox_marker import BrokerMarker, Delivery
+from shared.infra.runtime import wait_event, within
 from shared.infra.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -169,7 +169,7 @@ class OutboxRelay:
 
     async def _session(self) -> None:
         """Connect everything, check the broker, then relay until something fails."""
-        conn = await asyncio.wait_for(asyncpg.connect(self.dsn), self.timeout)
+        conn = await within(self.timeout, asyncpg.connect(self.dsn))
         try:
             # The stored offset need not wait for its WAL flush: if a database crash
             # loses the last update, the relay resumes from the one before and re-sends
@@ -182,7 +182,7 @@ class OutboxRelay:
             position, marker = await self._check_broker(conn, position, marker)
             self.position = position
             producer = make_producer(self.bootstrap)
-            await asyncio.wait_for(producer.start(), self.timeout)
+            await within(self.timeout, producer.start())
             loop = asyncio.get_running_loop()
             next_check = loop.time() + self.check_interval
             try:
@@ -190,8 +190,7 @@ class OutboxRelay:
                     wake.clear()  # before reading, so a commit after the read wakes us
                     batch = await self.source.read_after(conn, position, self.chunk_size)
                     if not batch:
-                        with contextlib.suppress(TimeoutError):
-                            await asyncio.wait_for(wake.wait(), self.poll_interval)
+                        await wait_event(wake, self.poll_interval)
                         if loop.time() >= next_check:
                             # An idle relay sends nothing that could show a broker
                             # restart, so it looks for one now and then.
@@ -200,7 +199,7 @@ class OutboxRelay:
                             next_check = loop.time() + self.check_interval
                         continue
                     next_check = loop.time() + self.check_interval
-                    sent = await asyncio.wait_for(self._produce(producer, batch), self.timeout)
+                    sent = await within(self.timeout, self._produce(producer, batch))
                     if marker.regressed(sent):
                         # Offsets only grow on a broker that keeps its data.
                         await self._store(conn, position, marker.lost())
@@ -210,9 +209,9 @@ class OutboxRelay:
                     self.position = position
                     self._progressed = True
             finally:
-                await producer.stop()
+                await _quietly(f"{self.source.name}: producer stop", producer.stop(), self.timeout)
         finally:
-            await conn.close()
+            await _quietly(f"{self.source.name}: connection close", conn.close(), self.timeout)
 
     async def _produce(self, producer: Any, batch: Sequence[OutboxMessage]) -> list[Delivery]:
         futures = [
@@ -248,23 +247,21 @@ class OutboxRelay:
         """Make sure the topic exists; when the broker lost what we published, start over."""
         topic = self.source.topic
         admin = make_admin(self.bootstrap)
-        await asyncio.wait_for(admin.start(), self.timeout)
+        await within(self.timeout, admin.start())
         try:
-            count = await asyncio.wait_for(partition_count(admin, topic), self.timeout)
+            count = await within(self.timeout, partition_count(admin, topic))
             lost = marker.is_lost or (position > 0 and count is None)
             if not lost and position > 0 and count is not None:
                 if marker.max_partition() >= count:
                     lost = True
                 elif marker.partitions:
-                    ends = await asyncio.wait_for(
-                        end_offsets(self.bootstrap, topic, marker.partitions), self.timeout
+                    ends = await within(
+                        self.timeout, end_offsets(self.bootstrap, topic, marker.partitions)
                     )
                     lost = marker.behind(ends)
             if count is None or (lost and count != self.partitions):
                 # A topic the broker auto-created has its defaults, not ours: replace it.
-                count = await asyncio.wait_for(
-                    recreate_topic(admin, topic, self.partitions), self.timeout
-                )
+                count = await within(self.timeout, recreate_topic(admin, topic, self.partitions))
         finally:
             await admin.close()
         if lost:
@@ -281,6 +278,16 @@ class OutboxRelay:
 
 class BrokerDataLost(RuntimeError):
     pass
+
+
+async def _quietly(what: str, cleanup: Awaitable[None], seconds: float) -> None:
+    """Run a clean-up step, bounded, and log (never raise) its failure: an error here
+    must not replace the one being unwound, least of all a cancellation, which the
+    retry loop would otherwise take for an ordinary failure and keep running."""
+    try:
+        await within(seconds, cleanup)
+    except Exception as exc:
+        log.warning("relay %s failed: %s: %s", what, type(exc).__name__, exc)
 
 
 def relays_for(settings: Settings) -> list[OutboxRelay]:

@@ -1,8 +1,15 @@
-"""Process-wide runtime settings, applied once when a `tally` command starts."""
+"""Process-wide runtime settings, applied once when a `tally` command starts, and the
+timeouts every long-running loop uses."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import gc
+from collections.abc import Awaitable
+from typing import TypeVar
+
+T = TypeVar("T")
 
 #: Tally's processes allocate many small, long-lived objects (decoded events, hour
 #: entries, cached projects). With CPython's default thresholds (700, 10, 10) the
@@ -22,3 +29,25 @@ def settle_loaded_state() -> None:
     an app run without the `tally` command, as in tests). Idempotent."""
     tune_gc()
     gc.freeze()
+
+
+async def within(seconds: float, awaitable: Awaitable[T]) -> T:
+    """`await awaitable`, raising TimeoutError after `seconds`.
+
+    Use this, never `asyncio.wait_for`, in anything that runs until cancelled. On
+    Python 3.11, `wait_for` swallows a cancellation that arrives in the same loop
+    iteration as the awaited result: it returns the result, the caller carries on,
+    and a relay or worker told to stop keeps running (seen as a hung shutdown under
+    load). `asyncio.timeout` counts cancellations (`Task.uncancel`) and lets an
+    outside one through.
+    """
+    async with asyncio.timeout(seconds):
+        return await awaitable
+
+
+async def wait_event(event: asyncio.Event, seconds: float) -> bool:
+    """Wait up to `seconds` for `event`; True when it is set (a cancellation passes)."""
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(seconds):
+            await event.wait()
+    return event.is_set()

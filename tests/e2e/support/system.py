@@ -16,6 +16,7 @@ from services.cli.dev import build_app
 from services.cli.serve import make_server
 from shared.infra.auth import SCOPES, create_token
 from shared.infra.embedded import free_port
+from shared.infra.runtime import within
 from shared.infra.settings import Settings
 
 SECRET = "e2e-" + "k" * 40
@@ -61,4 +62,4 @@ async def running_system(database_url: str, bootstrap: str) -> AsyncIterator[Sys
     finally:
         server.should_exit = True
         with contextlib.suppress(asyncio.CancelledError):
-            await asyncio.wait_for(task, 30)
+            await within(30, task)

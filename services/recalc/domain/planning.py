@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from services.recalc.domain.money import ZERO, cents
 from services.recalc.domain.pricing import Found, Pricer
+from services.recalc.domain.rates import runs
 from services.recalc.domain.state import Assignment, ProjectInfo, TaskState
 
 _DAY = timedelta(days=1)
@@ -42,10 +43,6 @@ def shares(assignments: tuple[Assignment, ...]) -> list[tuple[Assignment, Decima
     return [(a, w, total) for a, w in zip(assignments, given, strict=True)]
 
 
-def _rate_sum(found: list[Found]) -> Decimal:
-    return sum((f[0] for f in found if f is not None), ZERO)
-
-
 def price_plan(pricer: Pricer, task: TaskState, today: date) -> tuple[Decimal, Decimal]:
     """(planned cost, planned hourly revenue), each unrounded over every day and
     assignment, then rounded once (R3.3). Caps and fixed parts are applied on read."""
@@ -73,16 +70,20 @@ def price_plan(pricer: Pricer, task: TaskState, today: date) -> tuple[Decimal, D
             divisor = total * len(days)  # the same total for every share
             if weight == 0:
                 continue
-            costs: list[Found] = []
-            billings: list[Found] = []
-            for day in days:
+            # Σ of a day rate over the days = Σ over runs of constant rates of
+            # (rate × days in the run): exact, as rates have at most 4 decimals.
+            costs = ZERO
+            billings = ZERO
+            for day, count in runs(days, pricer.assignment_breaks(task, assignment)):
                 day_cost, day_billing = assignment_rates(pricer, task, assignment, day)
-                costs.append(day_cost)
-                billings.append(day_billing)
+                if day_cost is not None:
+                    costs += day_cost[0] * count
+                if day_billing is not None:
+                    billings += day_billing[0] * count
             if not fixed_cost:
-                cost_sum += _rate_sum(costs) * weight
+                cost_sum += costs * weight
             if not fixed_revenue:
-                revenue_sum += _rate_sum(billings) * weight
+                revenue_sum += billings * weight
         if not fixed_cost:
             cost += hours * cost_sum / divisor
         if not fixed_revenue:

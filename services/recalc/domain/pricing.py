@@ -12,9 +12,9 @@ from datetime import date
 from decimal import Decimal
 
 from services.recalc.domain.money import ZERO_CENTS, cents
-from services.recalc.domain.rates import RateTable, override_rate_on, rate_on
+from services.recalc.domain.rates import RateTable, breaks, override_rate_on, rate_on
 from services.recalc.domain.reference import ReferenceData
-from services.recalc.domain.state import HourEntry, ProjectInfo, TaskState
+from services.recalc.domain.state import Assignment, HourEntry, ProjectInfo, TaskState
 
 Found = tuple[Decimal, str] | None
 """A rate and the level it came from, or None: no rate (R4.2)."""
@@ -49,6 +49,7 @@ class Pricer:
         self._user_tables: dict[str, tuple[RateTable, RateTable]] = {}
         self._role_cost_tables: dict[str, RateTable] = {}
         self._hours: dict[tuple[str | None, str, str | None, date], Rates] = {}
+        self._breaks: dict[tuple[str, str | None, str | None], tuple[date, ...]] = {}
 
     # -- levels ---------------------------------------------------------------------
 
@@ -62,12 +63,7 @@ class Pricer:
         key = (user_id, day)
         rates = self._user.get(key)
         if rates is None:
-            tables = self._user_tables.get(user_id)
-            if tables is None:
-                tables = self._user_tables[user_id] = (
-                    self.ref.user_cost(user_id, self.at),
-                    self.ref.user_billing(user_id, self.at),
-                )
+            tables = self._user_tables_of(user_id)
             cost = rate_on(tables[0], day)
             billing = rate_on(tables[1], day)
             rates = self._user[key] = (
@@ -119,6 +115,45 @@ class Pricer:
             if value is not None:
                 found = (value, "role")
         self._billing[key] = found
+        return found
+
+    def _user_tables_of(self, user_id: str) -> tuple[RateTable, RateTable]:
+        tables = self._user_tables.get(user_id)
+        if tables is None:
+            tables = self._user_tables[user_id] = (
+                self.ref.user_cost(user_id, self.at),
+                self.ref.user_billing(user_id, self.at),
+            )
+        return tables
+
+    def _role_tables(self, role_id: str) -> list[RateTable]:
+        """Every table the cost or billing rate of `role_id` may read (R4.4, R4.7)."""
+        info = self.info
+        tables = [self.ref.role_cost(role_id, self.at), self.ref.role_billing(role_id, self.at)]
+        override = info.role_overrides.get(role_id)
+        if override:
+            tables.append(override)
+        if info.company_id is not None and self.company_at is not None:
+            tables.append(self.ref.company_role_billing(info.company_id, role_id, self.company_at))
+        return tables
+
+    def assignment_breaks(self, task: TaskState, assignment: Assignment) -> tuple[date, ...]:
+        """The dates where the rates of one assignment (`assignment_rates`) may change:
+        the breaks of every table its chains may read. Memoised per assignment."""
+        key = (task.task_id, assignment.user_id, assignment.role_id)
+        found = self._breaks.get(key)
+        if found is None:
+            tables: list[RateTable] = []
+            roles: tuple[str | None, ...] = (assignment.role_id,)
+            user = assignment.user_id
+            if user is not None:
+                tables.extend(self._user_tables_of(user))
+                # the hour's role, the roles held on the task, the primary role, the
+                # task's first role assignment: every role either chain may try
+                roles = self.role_candidates(task, user, assignment.role_id)
+            for role in _unique(roles):
+                tables.extend(self._role_tables(role))
+            found = self._breaks[key] = breaks(tables)
         return found
 
     # -- chains (R5.2, R5.3, R10.5) -------------------------------------------------------

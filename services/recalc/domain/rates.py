@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 from shared.events import RatePeriod
 
 _MIN = date.min
+_DAY = timedelta(days=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,3 +70,38 @@ def override_rate_on(table: RateTable, day: date) -> Decimal | None:
     if last.end is not None and day > last.end:
         return last.value
     return rate_on(table, day)
+
+
+def breaks(tables: Iterable[RateTable]) -> tuple[date, ...]:
+    """The dates on which a look-up in any of `tables` may change value: each period's
+    start and the day after its end, sorted. Between two consecutive breaks, `rate_on`
+    and `override_rate_on` of every one of these tables return the same value (R4.1,
+    R4.6), so a chain of them is constant there too."""
+    out: set[date] = set()
+    for table in tables:
+        for period in table:
+            if period.start is not None:
+                out.add(period.start)
+            if period.end is not None and period.end < date.max:
+                out.add(period.end + _DAY)
+    return tuple(sorted(out))
+
+
+def runs(days: Sequence[date], cuts: Sequence[date]) -> list[tuple[date, int]]:
+    """`days` (ascending) as (first day, number of days) runs that no cut splits: a run
+    ends before a day when a cut falls after its first day and on or before that day."""
+    out: list[tuple[date, int]] = []
+    first: date | None = None
+    count = 0
+    following = 0  # index of the first cut after `first`
+    for day in days:
+        if first is not None and following < len(cuts) and cuts[following] <= day:
+            out.append((first, count))
+            first = None
+        if first is None:
+            first, count = day, 0
+            following = bisect_right(cuts, day)
+        count += 1
+    if first is not None:
+        out.append((first, count))
+    return out

@@ -1,0 +1,158 @@
+"""Planned amounts priced per run of constant rates equal the per-day sum (R5.4, R3.3).
+
+`price_plan` prices one day of each run of days that no rate period boundary splits,
+times the run's length. These tests hold it to the definition: every working day
+priced on its own, summed unrounded, rounded once.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from recalc_log import D, Log, period, rates
+
+from services.recalc.domain.money import ZERO, cents
+from services.recalc.domain.planning import assignment_rates, plan_days, price_plan, shares
+from services.recalc.domain.pricing import Pricer
+from services.recalc.domain.rates import Period, breaks, runs
+from services.recalc.domain.state import TaskState
+from shared.events import (
+    Assignment,
+    CompanyDefined,
+    JobRoleDefined,
+    ProjectCreated,
+    RatePeriod,
+    TaskCreated,
+    UserDefined,
+)
+
+START = date(2023, 6, 1)
+USERS = ("U0", "U1")
+ROLES = ("R0", "R1", "R2")
+
+
+def _day(n: int) -> date:
+    return START + timedelta(days=n)
+
+
+def test_breaks_are_starts_and_days_after_ends() -> None:  # R4.1
+    table = (
+        Period(D(1), None, _day(3)),
+        Period(D(2), _day(5), _day(9)),
+        Period(D(3), _day(12), None),
+    )
+    assert breaks([table]) == (_day(4), _day(5), _day(10), _day(12))
+
+
+def test_runs_split_exactly_at_cuts() -> None:
+    days = [_day(n) for n in (0, 1, 2, 5, 6, 9)]
+    assert runs(days, [_day(2), _day(6)]) == [(_day(0), 2), (_day(2), 2), (_day(6), 2)]
+    assert runs(days, []) == [(_day(0), 6)]
+    assert runs(days, [_day(3), _day(4)]) == [(_day(0), 3), (_day(5), 3)]  # cuts in a gap
+    assert runs([], [_day(1)]) == []
+
+
+def _naive(pricer: Pricer, task: TaskState, today: date) -> tuple[Decimal, Decimal]:
+    """The definition, day by day: Σ weight × Σ day rate, divided once, rounded once."""
+    hours = task.planned_hours
+    fixed_cost = task.cost_type == "fixed_hourly"
+    fixed_revenue = task.revenue_type == "fixed_hourly"
+    cost = hours * task.fixed_hourly_cost if fixed_cost and task.fixed_hourly_cost else ZERO
+    revenue = hours * task.revenue_amount if fixed_revenue and task.revenue_amount else ZERO
+    if hours and task.assignments and not (fixed_cost and fixed_revenue):
+        days = plan_days(task, pricer.info, today)
+        cost_sum = revenue_sum = ZERO
+        divisor = Decimal(1)
+        for assignment, weight, total in shares(task.assignments):
+            divisor = total * len(days)
+            for day in days:
+                day_cost, day_billing = assignment_rates(pricer, task, assignment, day)
+                if day_cost is not None and not fixed_cost:
+                    cost_sum += day_cost[0] * weight
+                if day_billing is not None and not fixed_revenue:
+                    revenue_sum += day_billing[0] * weight
+        if not fixed_cost:
+            cost += hours * cost_sum / divisor
+        if not fixed_revenue:
+            revenue += hours * revenue_sum / divisor
+    return cents(cost), cents(revenue)
+
+
+values = st.decimals(min_value=0, max_value=300, places=4).map(Decimal)
+
+
+@st.composite
+def tables(draw: st.DrawFn) -> tuple[RatePeriod, ...]:
+    """0 to 3 periods, sorted, not overlapping, with gaps, open ends allowed."""
+    cuts = sorted(set(draw(st.lists(st.integers(0, 60), max_size=6))))
+    out: list[RatePeriod] = []
+    for i in range(0, len(cuts) - 1, 2):
+        start: str | None = _day(cuts[i]).isoformat()
+        end: str | None = _day(cuts[i + 1]).isoformat()
+        if i == 0 and draw(st.booleans()):
+            start = None
+        if i + 2 >= len(cuts) - 1 and draw(st.booleans()):
+            end = None
+        out.append(period(str(draw(values)), start, end))
+    return tuple(out)
+
+
+assignments = st.builds(
+    Assignment,
+    user_id=st.sampled_from((*USERS, None)),
+    role_id=st.sampled_from((*ROLES, None)),
+    allocation_percent=st.sampled_from((None, D(0), D(25), D("33.3333"))),
+).filter(lambda a: a.user_id is not None or a.role_id is not None)
+
+
+@settings(max_examples=150, deadline=None)
+@given(data=st.data())
+def test_a_plan_priced_by_runs_equals_the_per_day_sum(data: st.DataObject) -> None:
+    log = Log()
+    log(CompanyDefined(company_id="C", name="C"))
+    for role in ROLES:
+        log(JobRoleDefined(role_id=role, name=role))
+    for user in USERS:
+        log(UserDefined(user_id=user, name=user, primary_role_id=data.draw(st.sampled_from(ROLES))))
+    log(ProjectCreated(project_id="P", name="P", company_id="C"))
+    for role in ROLES:
+        for level, rate_type, ids in (
+            ("role", "cost", {}),
+            ("role", "billing", {}),
+            ("company_role", "billing", {"company_id": "C"}),
+            ("project_role", "billing", {"project_id": "P"}),
+        ):
+            periods = data.draw(tables())
+            if periods:
+                log(rates(level, rate_type, *periods, role_id=role, **ids))
+    for user in USERS:
+        for rate_type in ("cost", "billing"):
+            periods = data.draw(tables())
+            if periods:
+                log(rates("user", rate_type, *periods, user_id=user))
+    first = data.draw(st.integers(0, 50))
+    log(
+        TaskCreated(
+            task_id="T",
+            project_id="P",
+            name="T",
+            planned_hours=data.draw(st.decimals(min_value=1, max_value=200, places=2)),
+            planned_start=_day(first),
+            planned_completion=_day(first + data.draw(st.integers(0, 40))),
+            cost_type=data.draw(st.sampled_from(("user_hourly", "role_hourly", "fixed_hourly"))),
+            revenue_type=data.draw(
+                st.sampled_from(("user_hourly", "role_hourly", "role_hourly_cap", "fixed_hourly"))
+            ),
+            fixed_hourly_cost=D("12.5"),
+            revenue_amount=D("40"),
+            assignments=tuple(data.draw(st.lists(assignments, min_size=1, max_size=3))),
+        )
+    )
+    state = log.book.projects["P"]
+    task = state.tasks["T"]
+    pricer = Pricer(log.reference, state.info, log.position)
+    assert price_plan(pricer, task, START) == _naive(pricer, task, START)
+    assert (task.planned_cost, task.planned_hourly_revenue) == _naive(pricer, task, START)

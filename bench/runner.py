@@ -6,6 +6,7 @@ Each Tally scenario runs when its piece exists in this installation and says
 
 from __future__ import annotations
 
+import os
 import secrets
 import tempfile
 from pathlib import Path
@@ -169,7 +170,8 @@ async def tally_scenarios(
         "TALLY_KAFKA_BOOTSTRAP": run.broker.bootstrap,
         "TALLY_TOKEN_SECRET": secret,
         "TALLY_DATA_DIR": str(run.log_dir / "data"),
-        "TALLY_LOG_LEVEL": "WARNING",
+        # BENCH_LOG_LEVEL=INFO shows the worker's slow transactions, by phase.
+        "TALLY_LOG_LEVEL": os.environ.get("BENCH_LOG_LEVEL", "WARNING"),
     }
     run.env = env
     await ensure_topics(

@@ -30,11 +30,16 @@ class ProjectionReader:
         applied = await self.applied_position(conn, project_id) or 0
         if applied >= position:
             return True
+        # The stream's last event at or below `position`, found backwards on the
+        # (stream, version) index (versions and positions rise together in a stream),
+        # so a poll reads a few rows, not the project's whole stream.
         return bool(
             await conn.fetchval(
-                "SELECT (SELECT position FROM log_head) >= $2 AND NOT EXISTS ("
-                " SELECT 1 FROM events WHERE position > $1 AND position <= $2"
-                " AND (stream = $3 OR (type = 'TaskMoved' AND data->>'to_project_id' = $4)))",
+                "SELECT (SELECT position FROM log_head) >= $2"
+                " AND COALESCE((SELECT position FROM events WHERE stream = $3"
+                " AND position <= $2 ORDER BY version DESC LIMIT 1), 0) <= $1"
+                " AND NOT EXISTS (SELECT 1 FROM events WHERE type = 'TaskMoved'"
+                " AND data->>'to_project_id' = $4 AND position > $1 AND position <= $2)",
                 applied,
                 position,
                 f"project-{project_id}",

@@ -18,10 +18,11 @@ from typing import Any
 from services.recalc.domain.state import HourEntry
 
 #: HourEntry's fields in order; numbers as text (see the module's doc)
+#: (read from `ProjectionStore.hour_lines()`, so `priced_at` is as it stands)
 HOUR_SELECT = (
     "hour_id, project_id, task_id, owner_id, entry_date, hours::text, role_id,"
     " counts_as_revenue, cost::text, revenue::text, cost_rate::text, billing_rate::text,"
-    " cost_rate_source, billing_rate_source, priced_at, billing_record_id"
+    " cost_rate_source, billing_rate_source, priced_at, billing_record_id, kept"
 )
 #: memo sizes past which a memo starts afresh (it only saves memory, never decides)
 _MEMO_LIMIT = 50_000
@@ -84,6 +85,7 @@ class ValueMemo:
                 text[r[13]],
                 r[14],
                 text[r[15]],
+                r[16],
             )
             for r in rows
         ]

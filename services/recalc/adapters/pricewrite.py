@@ -1,17 +1,19 @@
-"""Writing what a recalculation changed: price columns, or `priced_at` alone.
+"""Writing what a recalculation changed: the price columns of entries whose prices
+differ, and `priced_at`/`kept` of the few whose kept state flipped. Every other entry
+the recalculation re-priced is priced at the project's `hours_priced_at`, written once
+on its row (`rows.PRICED_AT`).
 
-A recalculation of a 100,000-entry project changes few distinct values: every
-entry gets the same `priced_at`, and the rates and sources come from a handful of
-rate periods. So a statement carries the entry ids, their two amounts, and an
-index into a small table of distinct (cost rate, billing rate, sources); numbers
-travel as text (asyncpg's binary numeric encoding costs more than the statement).
-Each statement is restricted to the projects written, so PostgreSQL scans their
-rows (the project index), not the whole table, however many projects there are.
+The rates and sources of a recalculation come from a handful of rate periods. So a
+statement carries the entry ids, their two amounts, and an index into a small table
+of distinct (cost rate, billing rate, sources); numbers travel as text (asyncpg's
+binary numeric encoding costs more than the statement). Each statement is
+restricted to the projects written, so PostgreSQL scans their rows (the project
+index), not the whole table, however many projects there are.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -30,7 +32,8 @@ def _text(value: Decimal | None) -> str | None:
 
 
 async def update_prices(conn: Any, table: str, hours: Sequence[HourEntry]) -> None:
-    """Cost, revenue, both rates, both sources and priced_at of existing rows."""
+    """Cost, revenue, both rates, both sources and priced_at of existing rows (each
+    re-priced, so not kept)."""
     for position, group in _by_position(hours).items():
         # Keys by object identity: every object stays alive (held by `group`) for the
         # duration, and identity keeps 95 and 95.00 apart (equal Decimals, other text).
@@ -72,7 +75,7 @@ async def update_prices(conn: Any, table: str, hours: Sequence[HourEntry]) -> No
             f"UPDATE {table} h SET cost = u.cost::numeric, revenue = u.revenue::numeric,"
             " cost_rate = k.cost_rate::numeric, billing_rate = k.billing_rate::numeric,"
             " cost_rate_source = k.cost_source, billing_rate_source = k.billing_source,"
-            " priced_at = $9"
+            " priced_at = $9, kept = false"
             " FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[])"
             " AS u(hour_id, cost, revenue, k)"
             " JOIN unnest($5::text[], $6::text[], $7::text[], $8::text[]) WITH ORDINALITY"
@@ -91,43 +94,15 @@ async def update_prices(conn: Any, table: str, hours: Sequence[HourEntry]) -> No
         )
 
 
-async def restamp(
-    conn: Any,
-    table: str,
-    hours: Sequence[HourEntry],
-    project_hours: Mapping[str, Collection[str]] | None = None,
-) -> None:
-    """priced_at alone: one statement per position and project. `project_hours` (every
-    hour id of a project, as its rows will be once this transaction's other writes
-    are made) lets a restamp of most of a project name the rows it leaves alone
-    instead: a recalculation restamps nearly every entry of a big project."""
-    project_hours = project_hours or {}
+async def restamp(conn: Any, table: str, hours: Sequence[HourEntry]) -> None:
+    """priced_at and kept alone: one statement per position (few rows: see the module)."""
     for position, group in _by_position(hours).items():
-        by_project: dict[str, list[str]] = {}
-        for hour in group:
-            by_project.setdefault(hour.project_id, []).append(hour.hour_id)
-        named: list[str] = []
-        named_projects: list[str] = []
-        for project_id, ids in by_project.items():
-            every = project_hours.get(project_id)
-            if every is None or len(ids) * 2 < len(every):
-                named.extend(ids)
-                named_projects.append(project_id)
-                continue
-            chosen = set(ids)
-            others = [h for h in every if h not in chosen]
-            await conn.execute(
-                f"UPDATE {table} SET priced_at = $2"
-                " WHERE project_id = $1 AND NOT (hour_id = ANY($3::text[]))",
-                project_id,
-                position,
-                others,
-            )
-        if named:
-            await conn.execute(
-                f"UPDATE {table} SET priced_at = $2"
-                " WHERE project_id = ANY($3::text[]) AND hour_id = ANY($1::text[])",
-                named,
-                position,
-                sorted(named_projects),
-            )
+        await conn.execute(
+            f"UPDATE {table} h SET priced_at = $2, kept = u.kept"
+            " FROM unnest($1::text[], $3::boolean[]) AS u(hour_id, kept)"
+            " WHERE h.project_id = ANY($4::text[]) AND h.hour_id = u.hour_id",
+            [h.hour_id for h in group],
+            position,
+            [h.kept for h in group],
+            sorted({h.project_id for h in group}),
+        )

@@ -66,7 +66,7 @@ class ProjectionReader:
         return list(
             await conn.fetch(
                 f"SELECT h.*, CASE WHEN r.status = 'billed' THEN r.billing_record_id END"
-                f" AS locked_by FROM {self.store.table('hours')} h"
+                f" AS locked_by FROM {self.store.hour_lines()} h"
                 f" LEFT JOIN {self.store.table('billing_records')} r"
                 " ON r.billing_record_id = h.billing_record_id"
                 ' WHERE h.project_id = $1 ORDER BY h.entry_date, h.hour_id COLLATE "C"',

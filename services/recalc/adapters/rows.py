@@ -20,6 +20,7 @@ from services.recalc.domain.state import (
     BillingRecordState,
     ExpenseState,
     HourEntry,
+    LineSums,
     ProjectInfo,
     TaskState,
 )
@@ -107,7 +108,7 @@ PROJECT = _cols(
     "project_id:text name:text status:text company_id:text company_attached_at:bigint"
     " planned_start:date planned_completion:date budget:numeric fixed_cost:numeric"
     " fixed_revenue:numeric billed_locks_cost:boolean follow_company_rate_changes:boolean"
-    " role_overrides:jsonb",
+    " role_overrides:jsonb hours_priced_at:bigint",
     role_overrides=lambda info: overrides_json(info.role_overrides),
 )
 TOTAL_FIELDS = tuple(ProjectTotals.model_fields)
@@ -132,12 +133,45 @@ TASK_VIEW = _cols(
     view_actual_cost=_attr("actual_cost"),
     view_actual_revenue=_attr("actual_revenue"),
 )
+#: running sums of a task's hour entries, read from a `Sums` tuple (`sums_of`)
+TASK_SUMS = _cols(
+    "line_count:bigint line_hours:numeric line_cost:numeric line_revenue:numeric",
+    line_count=lambda s: s[0],
+    line_hours=lambda s: s[1],
+    line_cost=lambda s: s[2],
+    line_revenue=lambda s: s[3],
+)
+#: the same sums of the hours on the project itself, on its row
+OWN_SUMS = tuple(Column(c.name.replace("line_", "own_"), c.pg_type, c.get) for c in TASK_SUMS)
+
+Sums = tuple[int, Decimal, Decimal, Decimal]
+"""(count, hours, cost, revenue) of some hour entries, as stored."""
+
+
+def sums_of(sums: LineSums) -> Sums:
+    return (sums.count, sums.hours, sums.cost, sums.revenue)
+
+
+def sums_from(row: Mapping[str, Any], prefix: str) -> LineSums:
+    return LineSums(
+        count=row[f"{prefix}count"],
+        hours=row[f"{prefix}hours"],
+        cost=row[f"{prefix}cost"],
+        revenue=row[f"{prefix}revenue"],
+    )
+
+
 HOUR = _cols(
     "hour_id:text project_id:text task_id:text owner_id:text entry_date:date hours:numeric"
     " role_id:text counts_as_revenue:boolean cost:numeric revenue:numeric cost_rate:numeric"
     " billing_rate:numeric cost_rate_source:text billing_rate_source:text priced_at:bigint"
-    " billing_record_id:text"
+    " billing_record_id:text kept:boolean"
 )
+#: An hour row's `priced_at` as readers see it: its own when the last recalculation
+#: kept it (or none re-priced the project), else the later of its own and that
+#: recalculation's position. A recalculation writes its position once, on the
+#: project row, instead of on every entry it re-priced at the same prices.
+PRICED_AT = "CASE WHEN h.kept THEN h.priced_at ELSE greatest(h.priced_at, p.hours_priced_at) END"
 EXPENSE = _cols(
     "expense_id:text project_id:text task_id:text expense_type:text description:text"
     " planned_amount:numeric actual_amount:numeric planned_date:date paid_date:date"
@@ -179,6 +213,7 @@ def info_from(row: Mapping[str, Any]) -> ProjectInfo:
         billed_locks_cost=row["billed_locks_cost"],
         follow_company_rate_changes=row["follow_company_rate_changes"],
         role_overrides=overrides_from(row["role_overrides"]),
+        hours_priced_at=row["hours_priced_at"],
     )
 
 

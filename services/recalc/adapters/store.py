@@ -18,19 +18,25 @@ from services.recalc.adapters.pricewrite import restamp, update_prices
 from services.recalc.adapters.rows import (
     EXPENSE,
     HOUR,
+    OWN_SUMS,
+    PRICED_AT,
     PROJECT,
     RECORD,
     RECORD_ITEMS,
     RECORD_VIEW,
     TASK,
+    TASK_SUMS,
     TASK_VIEW,
     TOTAL_COLUMNS,
     TOTAL_FIELDS,
     Column,
+    Sums,
     expense_from,
     info_from,
     record_from,
     record_view_from,
+    sums_from,
+    sums_of,
     task_from,
     task_view_from,
     totals_from,
@@ -39,6 +45,7 @@ from services.recalc.domain.state import (
     BillingRecordState,
     ExpenseState,
     HourEntry,
+    LineSums,
     ProjectInfo,
     ProjectState,
     TaskState,
@@ -53,13 +60,15 @@ _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
 
 @dataclass(slots=True)
 class Stored:
-    """One project as stored: its lines, and the views and totals last written."""
+    """One project as stored: its lines (its hour entries only when `state.hours_complete`),
+    and the views, task sums and totals last written."""
 
     state: ProjectState
     applied: int
     totals: ProjectTotals | None
     task_views: dict[str, TaskView] = field(default_factory=dict)
     record_views: dict[str, RecordView] = field(default_factory=dict)
+    task_sums: dict[str, Sums] = field(default_factory=dict)
 
     @property
     def weight(self) -> int:
@@ -72,16 +81,14 @@ class Stored:
 class Writes:
     """Everything one transaction writes, gathered across projects."""
 
-    projects: list[tuple[ProjectInfo, int, ProjectTotals]] = field(default_factory=list)
-    tasks: list[tuple[TaskState, TaskView]] = field(default_factory=list)
+    #: (info, applied position, totals, sums of the hours on the project itself)
+    projects: list[tuple[ProjectInfo, int, ProjectTotals, Sums]] = field(default_factory=list)
+    tasks: list[tuple[TaskState, TaskView, Sums]] = field(default_factory=list)
     hours: list[HourEntry] = field(default_factory=list)
     #: hours whose prices only changed (price columns and priced_at are written)
     priced: list[HourEntry] = field(default_factory=list)
-    #: hours whose priced_at only changed
+    #: hours whose priced_at and kept only changed
     restamped: list[HourEntry] = field(default_factory=list)
-    #: every hour id of each project written (its stored rows, once this is written),
-    #: so that restamping most of a project can name the few rows it leaves alone
-    project_hours: dict[str, Collection[str]] = field(default_factory=dict)
     expenses: list[ExpenseState] = field(default_factory=list)
     records: list[tuple[BillingRecordState, RecordView]] = field(default_factory=list)
     # (project_id, line id) pairs: a moved line is deleted from its source only
@@ -92,13 +99,14 @@ class Writes:
 
 
 class _Row:
-    """Adapts (line, view) pairs so one column list can read both."""
+    """Adapts (line, view, sums) so one column list can read all of them."""
 
-    __slots__ = ("line", "view")
+    __slots__ = ("line", "sums", "view")
 
-    def __init__(self, line: Any, view: Any) -> None:
+    def __init__(self, line: Any, view: Any, sums: Any = None) -> None:
         self.line = line
         self.view = view
+        self.sums = sums
 
 
 def _param_type(column: Column) -> str:
@@ -123,6 +131,17 @@ class ProjectionStore:
     def table(self, name: str) -> str:
         return f"{self.schema}.{name}"
 
+    def hour_lines(self) -> str:
+        """The hour table as every reader sees it, as a FROM item (alias it): the same
+        columns, `priced_at` as it stands (`rows.PRICED_AT`)."""
+        columns = ", ".join(
+            f"{PRICED_AT} AS priced_at" if c.name == "priced_at" else f"h.{c.name}" for c in HOUR
+        )
+        return (
+            f"(SELECT {columns} FROM {self.table('hours')} h"
+            f" LEFT JOIN {self.table('projects')} p ON p.project_id = h.project_id)"
+        )
+
     # -- reads ----------------------------------------------------------------------
 
     async def applied_positions(self, conn: Any, project_ids: Sequence[str]) -> dict[str, int]:
@@ -133,8 +152,12 @@ class ProjectionStore:
         )
         return {r["project_id"]: int(r["applied_position"]) for r in rows}
 
-    async def load(self, conn: Any, project_ids: Sequence[str]) -> dict[str, Stored]:
-        """The stored projects among `project_ids` (one query per table)."""
+    async def load(
+        self, conn: Any, project_ids: Sequence[str], *, light: bool = False
+    ) -> dict[str, Stored]:
+        """The stored projects among `project_ids` (one query per table). `light`: without
+        their hour entries, whose running sums come from the task and project rows
+        (`load_hours` then adds the entries an event needs)."""
         ids = list(project_ids)
         if not ids:
             return {}
@@ -143,7 +166,7 @@ class ProjectionStore:
         if not projects:
             return {}
         tasks = await conn.fetch(f"SELECT * FROM {self.table('tasks')} {where}", ids)
-        hours = await self._load_hours(conn, ids)
+        hours = [] if light else await self._load_hours(conn, ids)
         expenses = await conn.fetch(f"SELECT * FROM {self.table('expenses')} {where}", ids)
         records = await conn.fetch(f"SELECT * FROM {self.table('billing_records')} {where}", ids)
         by_project: dict[str, dict[str, list[Any]]] = {
@@ -162,27 +185,70 @@ class ProjectionStore:
         for row in projects:
             pid = row["project_id"]
             bucket = by_project[pid]
-            state = ProjectState.restore(
-                info_from(row),
-                (task_from(t) for t in bucket["t"]),
-                bucket["h"],
-                (expense_from(e) for e in bucket["e"]),
-                (record_from(r) for r in bucket["r"]),
-            )
+            info = info_from(row)
+            task_lines = [task_from(t) for t in bucket["t"]]
+            expense_lines = [expense_from(e) for e in bucket["e"]]
+            record_lines = [record_from(r) for r in bucket["r"]]
+            record_views = {r["billing_record_id"]: record_view_from(r) for r in bucket["r"]}
+            task_sums = {t["task_id"]: sums_of(sums_from(t, "line_")) for t in bucket["t"]}
+            if light:
+                actuals: dict[str | None, LineSums] = {
+                    t["task_id"]: sums_from(t, "line_") for t in bucket["t"]
+                }
+                actuals[None] = sums_from(row, "own_")
+                state = ProjectState.restore_light(
+                    info,
+                    task_lines,
+                    expense_lines,
+                    record_lines,
+                    actuals,
+                    # R7.2: a record's hours amount is the sum of its entries' revenue
+                    {k: v.billable_hours_amount for k, v in record_views.items()},
+                )
+            else:
+                state = ProjectState.restore(
+                    info, task_lines, bucket["h"], expense_lines, record_lines
+                )
             out[pid] = Stored(
                 state=state,
                 applied=int(row["applied_position"]),
                 totals=totals_from(row),
                 task_views={t["task_id"]: task_view_from(t) for t in bucket["t"]},
-                record_views={r["billing_record_id"]: record_view_from(r) for r in bucket["r"]},
+                record_views=record_views,
+                task_sums=task_sums,
             )
+        return out
+
+    async def load_hours(
+        self, conn: Any, project_ids: Collection[str], hour_ids: Collection[str] | None = None
+    ) -> dict[str, list[HourEntry]]:
+        """Stored hour entries by project: every one of `project_ids`, or only those
+        named by `hour_ids` (of any of those projects)."""
+        if not project_ids:
+            return {}
+        if hour_ids is None:
+            hours = await self._load_hours(conn, list(project_ids))
+        else:
+            if not hour_ids:
+                return {}
+            hours = self.memo.hours(
+                await conn.fetch(
+                    f"SELECT {HOUR_SELECT} FROM {self.hour_lines()} h"
+                    " WHERE project_id = ANY($1::text[]) AND hour_id = ANY($2::text[])",
+                    list(project_ids),
+                    list(hour_ids),
+                )
+            )
+        out: dict[str, list[HourEntry]] = {}
+        for hour in hours:
+            out.setdefault(hour.project_id, []).append(hour)
         return out
 
     async def _load_hours(self, conn: Any, ids: list[str]) -> list[HourEntry]:
         """In chunks through a cursor (inside a transaction): the fetched rows of a
         100,000-entry project would otherwise all be alive at once beside the entries
         built from them, which sets the worker's peak memory."""
-        sql = f"SELECT {HOUR_SELECT} FROM {self.table('hours')} WHERE project_id = ANY($1::text[])"
+        sql = f"SELECT {HOUR_SELECT} FROM {self.hour_lines()} h WHERE project_id = ANY($1::text[])"
         if not conn.is_in_transaction():
             return self.memo.hours(await conn.fetch(sql, ids))
         hours: list[HourEntry] = []
@@ -204,12 +270,12 @@ class ProjectionStore:
             conn,
             "tasks",
             "task_id",
-            _wrap(TASK, TASK_VIEW),
-            [_Row(t, v) for t, v in writes.tasks],
+            _wrap(TASK, TASK_VIEW, TASK_SUMS),
+            [_Row(t, v, sums) for t, v, sums in writes.tasks],
         )
         await self._upsert(conn, "hours", "hour_id", HOUR, writes.hours)
         await update_prices(conn, self.table("hours"), writes.priced)
-        await restamp(conn, self.table("hours"), writes.restamped, writes.project_hours)
+        await restamp(conn, self.table("hours"), writes.restamped)
         await self._upsert(conn, "expenses", "expense_id", EXPENSE, writes.expenses)
         await self._upsert(
             conn,
@@ -255,7 +321,7 @@ class ProjectionStore:
         await conn.execute(sql, *[[c.get(r) for r in rows] for c in columns])
 
     async def _upsert_projects(
-        self, conn: Any, rows: Sequence[tuple[ProjectInfo, int, ProjectTotals]]
+        self, conn: Any, rows: Sequence[tuple[ProjectInfo, int, ProjectTotals, Sums]]
     ) -> None:
         columns = [
             *(Column(c.name, c.pg_type, _from_info(c)) for c in PROJECT),
@@ -264,6 +330,7 @@ class ProjectionStore:
                 Column(col, "numeric", _from_totals(f))
                 for f, col in zip(TOTAL_FIELDS, TOTAL_COLUMNS, strict=True)
             ),
+            *(Column(c.name, c.pg_type, _from_own(c)) for c in OWN_SUMS),
         ]
         await self._upsert(conn, "projects", "project_id", columns, rows)
 
@@ -277,10 +344,13 @@ class ProjectionStore:
         )
 
 
-def _wrap(lines: Sequence[Column], views: Sequence[Column]) -> list[Column]:
+def _wrap(
+    lines: Sequence[Column], views: Sequence[Column], sums: Sequence[Column] = ()
+) -> list[Column]:
     return [
         *(Column(c.name, c.pg_type, _on_line(c)) for c in lines),
         *(Column(c.name, c.pg_type, _on_view(c)) for c in views),
+        *(Column(c.name, c.pg_type, _on_sums(c)) for c in sums),
     ]
 
 
@@ -290,6 +360,14 @@ def _on_line(column: Column) -> Any:
 
 def _on_view(column: Column) -> Any:
     return lambda row: column.get(row.view)
+
+
+def _on_sums(column: Column) -> Any:
+    return lambda row: column.get(row.sums)
+
+
+def _from_own(column: Column) -> Any:
+    return lambda row: column.get(row[3])
 
 
 def _from_info(column: Column) -> Any:

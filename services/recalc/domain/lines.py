@@ -37,6 +37,9 @@ class ProjectInfo:
     follow_company_rate_changes: bool = False
     #: project_role billing overrides by role id (R4.4, R4.6)
     role_overrides: dict[str, RateTable] = field(default_factory=dict)
+    #: Position of the last recalculation that re-priced the hour entries (scope
+    #: `all`): every entry it did not keep (`HourEntry.kept`) was priced there or later.
+    hours_priced_at: int | None = None
 
 
 @dataclass(slots=True)
@@ -80,6 +83,9 @@ class HourEntry:
     billing_rate_source: str | None
     priced_at: int
     billing_record_id: str | None = None
+    #: The last recalculation kept this entry as priced (R7.3 with `billed_locks_cost`,
+    #: R10.9): its `priced_at` is older than the project's `hours_priced_at`.
+    kept: bool = False
 
 
 @dataclass(slots=True)
@@ -138,7 +144,9 @@ class Changes:
     removed_records: frozenset[str]
     #: subsets of `hours` a recalculation re-priced and nothing else changed: only their
     #: price columns (`repriced`: some amount, rate or source differs) or only
-    #: `priced_at` (`restamped`: same prices, a new position) need writing
+    #: `priced_at` and `kept` (`restamped`: same prices, but kept by this recalculation
+    #: or by the one before and not by this one) need writing. Every other entry the
+    #: recalculation re-priced at the same prices is priced at `hours_priced_at`.
     repriced: frozenset[str] = frozenset()
     restamped: frozenset[str] = frozenset()
 

@@ -252,3 +252,4 @@ def price_hour(pricer: Pricer, task: TaskState | None, hour: HourEntry, *, cost_
             hour.revenue = cents(hour.hours * billing[0])
             hour.billing_rate, hour.billing_rate_source = billing
     hour.priced_at = pricer.at
+    hour.kept = False

@@ -32,6 +32,7 @@ def recalculate(step: Step, state: ProjectState, scope: RecalcScope) -> RecalcCo
         state.touch_task(planned.task_id)
     if scope != "all":
         return RecalcCounts(0, 0)
+    state.require_hours("a recalculation")
     return _reprice_hours(step, state, pricer)
 
 
@@ -47,11 +48,12 @@ def _reprice_hours(step: Step, state: ProjectState, pricer: Pricer) -> RecalcCou
     observe = step.observe if step.observer is not None else None
     actuals: dict[str | None, LineSums] = {}
     record_revenue: dict[str, Decimal] = {}
-    repriced: list[str] = []
-    # Which re-priced entries' prices differ (rewritten) and which only get the new
-    # position (`priced_at`): most entries of a recalculation keep their prices, and
-    # writing one column of a row is far cheaper than writing all of them.
+    repriced = 0
+    # Which entries' prices differ (rewritten), and which only changed whether they are
+    # kept: every other entry is priced at `hours_priced_at` without a change of its own,
+    # so a recalculation that changes few prices changes few lines.
     changed: list[str] = []
+    flipped: list[str] = []
     same = _Same()
     amount = _Amounts()
     locked = 0
@@ -61,7 +63,11 @@ def _reprice_hours(step: Step, state: ProjectState, pricer: Pricer) -> RecalcCou
         is_locked = record_id in billed if record_id is not None else False
         if is_locked:
             locked += 1
-        if not (is_locked and locks_cost):
+        if is_locked and locks_cost:
+            if not hour.kept:  # R10.9: neither re-priced nor restamped
+                hour.kept = True
+                flipped.append(hour.hour_id)
+        else:
             task: TaskState | None = tasks.get(task_id) if task_id is not None else None
             cost, billing = rates_of(task, hour.owner_id, hour.role_id, hour.entry_date)
             old_cost, old_rate, old_source = hour.cost, hour.cost_rate, hour.cost_rate_source
@@ -83,7 +89,8 @@ def _reprice_hours(step: Step, state: ProjectState, pricer: Pricer) -> RecalcCou
                     hour.revenue = amount(hour.hours, billing[0])
                     hour.billing_rate, hour.billing_rate_source = billing
             hour.priced_at = position
-            repriced.append(hour.hour_id)
+            was_kept, hour.kept = hour.kept, False
+            repriced += 1
             # Amounts are quantized to cents on both sides, so == is exact for them;
             # rates keep their written scale (95 vs 95.00), hence `same`.
             if (
@@ -95,6 +102,8 @@ def _reprice_hours(step: Step, state: ProjectState, pricer: Pricer) -> RecalcCou
                 or not same(hour.billing_rate, old_brate)
             ):
                 changed.append(hour.hour_id)
+            elif was_kept:
+                flipped.append(hour.hour_id)
         if observe is not None:
             observe(hour, is_locked)
         sums = actuals.get(task_id)
@@ -107,12 +116,10 @@ def _reprice_hours(step: Step, state: ProjectState, pricer: Pricer) -> RecalcCou
         if record_id is not None:
             record_revenue[record_id] = record_revenue.get(record_id, ZERO) + hour.revenue
     state.replace_hour_sums(actuals, record_revenue)
-    if len(changed) == len(repriced):
-        state.touch_prices(repriced, ())
-    else:
-        changed_set = set(changed)
-        state.touch_prices(changed, (h for h in repriced if h not in changed_set))
-    return RecalcCounts(len(repriced), locked)
+    state.info.hours_priced_at = position
+    state.touch_info()
+    state.touch_prices(changed, flipped)
+    return RecalcCounts(repriced, locked)
 
 
 class _Same:

@@ -78,6 +78,7 @@ class ProjectState:
         "expense_planned",
         "expenses",
         "hours",
+        "hours_complete",
         "info",
         "record_expenses",
         "record_hours_revenue",
@@ -91,6 +92,10 @@ class ProjectState:
         self.info = info
         self.tasks: dict[str, TaskState] = {}
         self.hours: dict[str, HourEntry] = {}
+        #: Are all the project's hour entries in `hours`? A state restored light
+        #: (`restore_light`) holds only those loaded for the events at hand; its
+        #: running sums are complete all the same.
+        self.hours_complete = True
         self.expenses: dict[str, ExpenseState] = {}
         self.records: dict[str, BillingRecordState] = {}
         #: actual hour sums by task id (None: hours on the project itself)
@@ -132,6 +137,53 @@ class ProjectState:
         state.records = {r.billing_record_id: r for r in records}
         state.rebuild()
         return state
+
+    @classmethod
+    def restore_light(
+        cls,
+        info: ProjectInfo,
+        tasks: Iterable[TaskState],
+        expenses: Iterable[ExpenseState],
+        records: Iterable[BillingRecordState],
+        actuals: dict[str | None, LineSums],
+        record_hours_revenue: dict[str, Decimal],
+    ) -> ProjectState:
+        """Rebuild a state without its hour entries, from their stored running sums
+        (per task, None for the project itself, and per billing record)."""
+        state = cls(info)
+        state.tasks = {t.task_id: t for t in tasks}
+        state.expenses = {e.expense_id: e for e in expenses}
+        state.records = {r.billing_record_id: r for r in records}
+        state.rebuild()
+        state.actuals = {key: sums for key, sums in actuals.items() if sums.count}
+        state.record_hours_revenue = dict(record_hours_revenue)
+        state.hours_complete = False
+        return state
+
+    def hold_hours(self, hours: Iterable[HourEntry]) -> None:
+        """Take in stored entries of a light state (already in its running sums)."""
+        for hour in hours:
+            self.hours.setdefault(hour.hour_id, hour)
+
+    def complete_hours(self, hours: Iterable[HourEntry]) -> None:
+        """Take in every stored entry of a light state: it is whole again. The sums are
+        summed again from the lines, as a full restore does."""
+        for hour in hours:
+            self.hours.setdefault(hour.hour_id, hour)
+        self.hours_complete = True
+        self.rebuild()
+
+    def release_hours(self) -> None:
+        """Forget the entries of a state (once they are stored); the sums remain."""
+        self.hours = {}
+        self.hours_complete = False
+
+    def require_hours(self, why: str) -> None:
+        if not self.hours_complete:
+            raise RuntimeError(
+                f"{why} of project {self.info.project_id} needs all its hour entries;"
+                " only some are held (see domain.needs)"
+            )
 
     # -- aggregates ---------------------------------------------------------------
 

@@ -21,8 +21,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.recalc.adapters.logreads import events_to_apply
 from services.recalc.adapters.outbox import append_outcomes
+from services.recalc.adapters.rows import Sums, sums_of
 from services.recalc.adapters.store import ProjectionStore, Stored, Writes
 from services.recalc.domain.book import FinanceBook
+from services.recalc.domain.needs import hours_needed
 from services.recalc.domain.reference import ReferenceData
 from services.recalc.domain.views import RecordView, TaskView
 from services.recalc.service_layer.cache import ProjectCache
@@ -112,6 +114,8 @@ class Advancer:
                     self.book.drop(project_id)
                 raise
         for project_id, entry in stored.items():
+            if not entry.state.hours_complete:
+                entry.state.release_hours()  # stored now; a light state holds none
             self.cache.put(project_id, entry)
         clock.mark("cache")
         clock.report(f"advance of {len(touched)} project(s) to {upto}")
@@ -140,6 +144,8 @@ class Advancer:
             if not others:
                 break
             wanted |= others  # fixpoint: a move needs both of its projects
+        await self._fill_hours(conn, events)
+        clock.mark("load")
         outcomes: list[EventData] = []
         for event in events:
             owner = project_of_stream(event.stream)
@@ -210,12 +216,36 @@ class Advancer:
             self.cache.pop(project_id)
             self.book.drop(project_id)
             to_load.append(project_id)
-        loaded = await self.store.load(conn, to_load)
+        loaded = await self.store.load(conn, to_load, light=True)
         for project_id in to_load:
             entry = loaded.get(project_id)
             previous[project_id] = entry
             if entry is not None:
                 self.book.add(entry.state)
+
+    async def _fill_hours(self, conn: Any, events: Sequence[RecordedEvent]) -> None:
+        """Load the hour entries the events read (domain.needs) into the held states."""
+        needed = hours_needed(events)
+        held = self.book.projects
+        whole = sorted(p for p in needed.whole if p in held and not held[p].hours_complete)
+        for project_id, hours in (await self.store.load_hours(conn, whole)).items():
+            held[project_id].complete_hours(hours)
+        for project_id in whole:  # a project with no stored entry yet
+            if not held[project_id].hours_complete:
+                held[project_id].complete_hours(())
+        named: set[str] = set()
+        projects: list[str] = []
+        for project_id, ids in needed.ids.items():
+            state = held.get(project_id)
+            if state is None or state.hours_complete:
+                continue
+            missing = ids - state.hours.keys()
+            if missing:
+                named |= missing
+                projects.append(project_id)
+        if named:
+            for project_id, hours in (await self.store.load_hours(conn, projects, named)).items():
+                held[project_id].hold_hours(hours)
 
     async def _catch_up_reference(self, conn: Any, upto: int) -> None:
         while self._reference_read < upto:
@@ -243,7 +273,7 @@ class Advancer:
         prev = previous.get(project_id)
         changes = state.take_changes()
         totals = self.book.totals(project_id)
-        writes.projects.append((state.info, applied, totals))
+        writes.projects.append((state.info, applied, totals, sums_of(state.task_actuals(None))))
         writes.removed_tasks.extend((project_id, t) for t in changes.removed_tasks)
         writes.removed_hours.extend((project_id, h) for h in changes.removed_hours)
         writes.removed_expenses.extend((project_id, e) for e in changes.removed_expenses)
@@ -255,30 +285,38 @@ class Advancer:
         writes.hours.extend(written)
         writes.priced.extend(hours[h] for h in changes.repriced if h in hours)
         writes.restamped.extend(hours[h] for h in changes.restamped if h in hours)
-        if changes.restamped:
-            writes.project_hours[project_id] = hours.keys()
         writes.expenses.extend(state.expenses[e] for e in changes.expenses if e in state.expenses)
         task_views: dict[str, TaskView] = dict(prev.task_views) if prev else {}
+        task_sums: dict[str, Sums] = dict(prev.task_sums) if prev else {}
         record_views: dict[str, RecordView] = dict(prev.record_views) if prev else {}
         if not changes.empty or prev is None or prev.totals != totals:
             # Views derive from sums over lines; recompute them all (O(tasks + records))
             # and write those that differ from what is stored.
             for task_id in changes.removed_tasks:
                 task_views.pop(task_id, None)
+                task_sums.pop(task_id, None)
             for record_id in changes.removed_records:
                 record_views.pop(record_id, None)
             for task in state.tasks.values():
-                view = self.book.task_view(project_id, task.task_id)
-                if task.task_id in changes.tasks or task_views.get(task.task_id) != view:
-                    writes.tasks.append((task, view))
-                    task_views[task.task_id] = view
+                task_id = task.task_id
+                view = self.book.task_view(project_id, task_id)
+                # The sums too: a capped task's view can stay while its revenue sum moves.
+                sums = sums_of(state.task_actuals(task_id))
+                if (
+                    task_id in changes.tasks
+                    or task_views.get(task_id) != view
+                    or task_sums.get(task_id) != sums
+                ):
+                    writes.tasks.append((task, view, sums))
+                    task_views[task_id] = view
+                    task_sums[task_id] = sums
             for record in state.records.values():
                 rview = self.book.record_view(record.billing_record_id)
                 rid = record.billing_record_id
                 if rid in changes.records or record_views.get(rid) != rview:
                     writes.records.append((record, rview))
                     record_views[rid] = rview
-        return Stored(state, applied, totals, task_views, record_views)
+        return Stored(state, applied, totals, task_views, record_views, task_sums)
 
 
 def _move_partners(events: Sequence[RecordedEvent], applied: dict[str, int]) -> set[str]:

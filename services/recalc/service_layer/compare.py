@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from services.recalc.adapters.store import ProjectionStore
+
 KEYS = {
     "projects": "project_id",
     "tasks": "task_id",
@@ -44,6 +46,13 @@ async def _columns(conn: Any, schema: str, table: str) -> list[str]:
     return [r["column_name"] for r in rows if r["column_name"] not in _SKIP]
 
 
+def _relation(schema: str, table: str) -> str:
+    # Hours as readers see them: a recalculation's position may sit on the project row.
+    if table == "hours":
+        return ProjectionStore(schema).hour_lines()
+    return f"{schema}.{table}"
+
+
 def _load(raw: str | None) -> dict[str, Any] | None:
     # numbers as Decimal: 45.00 and 45.0 are the same amount, and no float rounding
     if raw is None:
@@ -64,7 +73,8 @@ async def compare(conn: Any, live: str, rebuilt: str) -> dict[str, list[Differen
             f"SELECT coalesce(a.{key}, b.{key}) AS key, a.project_id AS pa, b.project_id AS pb,"
             f" CASE WHEN a.{key} IS NULL THEN NULL ELSE to_jsonb(a)::text END AS a,"
             f" CASE WHEN b.{key} IS NULL THEN NULL ELSE to_jsonb(b)::text END AS b"
-            f" FROM {live}.{table} a FULL JOIN {rebuilt}.{table} b ON a.{key} = b.{key}"
+            f" FROM {_relation(live, table)} a FULL JOIN {_relation(rebuilt, table)} b"
+            f" ON a.{key} = b.{key}"
             f" WHERE ROW({row_a}) IS DISTINCT FROM ROW({row_b})"
             f" ORDER BY 1"
         )

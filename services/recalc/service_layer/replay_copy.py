@@ -13,14 +13,17 @@ from typing import Any
 from services.recalc.adapters.rows import (
     EXPENSE,
     HOUR,
+    OWN_SUMS,
     PROJECT,
     RECORD,
     RECORD_VIEW,
     TASK,
+    TASK_SUMS,
     TASK_VIEW,
     TOTAL_COLUMNS,
     TOTAL_FIELDS,
     Column,
+    sums_of,
 )
 from services.recalc.domain.book import FinanceBook
 
@@ -34,14 +37,16 @@ def _getters(columns: Sequence[Column]) -> tuple[list[str], list[Getter]]:
 _PROJECT_NAMES, _PROJECT_GET = _getters(PROJECT)
 _TASK_NAMES, _TASK_GET = _getters(TASK)
 _VIEW_NAMES, _VIEW_GET = _getters(TASK_VIEW)
+_SUMS_NAMES, _SUMS_GET = _getters(TASK_SUMS)
+_OWN_NAMES, _OWN_GET = _getters(OWN_SUMS)
 _HOUR_NAMES, _HOUR_GET = _getters(HOUR)
 _EXPENSE_NAMES, _EXPENSE_GET = _getters(EXPENSE)
 _RECORD_NAMES, _RECORD_GET = _getters(RECORD)
 _RVIEW_NAMES, _RVIEW_GET = _getters(RECORD_VIEW)
 
 COLUMNS = {
-    "projects": [*_PROJECT_NAMES, "applied_position", *TOTAL_COLUMNS],
-    "tasks": _TASK_NAMES + _VIEW_NAMES,
+    "projects": [*_PROJECT_NAMES, "applied_position", *TOTAL_COLUMNS, *_OWN_NAMES],
+    "tasks": _TASK_NAMES + _VIEW_NAMES + _SUMS_NAMES,
     "hours": _HOUR_NAMES,
     "expenses": _EXPENSE_NAMES,
     # text[] columns as lists (COPY), not the JSON text the upserts' unnest reads
@@ -63,16 +68,25 @@ def project_records(
             continue
         state.take_changes()  # everything is written: nothing is pending any more
         totals = book.totals(project_id)
+        own = sums_of(state.task_actuals(None))
         projects.append(
             (
                 *(get(state.info) for get in _PROJECT_GET),
                 position,
                 *(getattr(totals, f) for f in TOTAL_FIELDS),
+                *(get(own) for get in _OWN_GET),
             )
         )
         for task_id, task in state.tasks.items():
             view = book.task_view(project_id, task_id)
-            tasks.append((*(get(task) for get in _TASK_GET), *(get(view) for get in _VIEW_GET)))
+            sums = sums_of(state.task_actuals(task_id))
+            tasks.append(
+                (
+                    *(get(task) for get in _TASK_GET),
+                    *(get(view) for get in _VIEW_GET),
+                    *(get(sums) for get in _SUMS_GET),
+                )
+            )
         hours.extend(tuple([get(hour) for get in hour_get]) for hour in state.hours.values())
         expenses.extend(
             tuple(get(expense) for get in _EXPENSE_GET) for expense in state.expenses.values()

@@ -6,6 +6,7 @@ from typing import Any
 
 import asyncpg
 
+from services.recalc.adapters.store import ProjectionStore
 from shared.infra.db import plain_dsn
 
 _TABLES = {
@@ -19,10 +20,13 @@ _TABLES = {
 
 async def dump(url: str, schema: str = "projection") -> dict[str, list[dict[str, Any]]]:
     conn = await asyncpg.connect(plain_dsn(url))
+    store = ProjectionStore(schema)
     try:
         out: dict[str, list[dict[str, Any]]] = {}
         for table, key in _TABLES.items():
-            rows = await conn.fetch(f"SELECT * FROM {schema}.{table} ORDER BY {key}")
+            # hours as readers see them (priced_at as it stands)
+            source = store.hour_lines() if table == "hours" else f"{schema}.{table}"
+            rows = await conn.fetch(f"SELECT * FROM {source} h ORDER BY {key}")
             out[table] = [dict(r) for r in rows]
         return out
     finally:

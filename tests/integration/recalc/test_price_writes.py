@@ -1,6 +1,8 @@
 """A recalculation writes only what it changed: the price columns of entries whose
-prices differ, `priced_at` alone for the others; loads share equal values. The
-result is the same, to the written scale, as a fresh advance of the whole log."""
+prices differ, its position once on the project row for the others (`priced_at` as
+read, `rows.PRICED_AT`), and the kept state of entries it kept or stopped keeping;
+loads share equal values. The result is the same, to the written scale, as a fresh
+advance of the whole log."""
 
 from __future__ import annotations
 
@@ -61,9 +63,11 @@ def _logged(hour_id: str, user: str, task: str, project: str, amount: str) -> It
 
 
 async def _hours_text(url: str, schema: str) -> list[dict[str, Any]]:
+    """The hour rows as readers see them, numbers as text (their written scale)."""
     conn = await asyncpg.connect(plain_dsn(url))
     try:
-        rows = await conn.fetch(f"SELECT {_HOUR_TEXT} FROM {schema}.hours ORDER BY hour_id")
+        source = ProjectionStore(schema).hour_lines()
+        rows = await conn.fetch(f"SELECT {_HOUR_TEXT}, kept FROM {source} h ORDER BY hour_id")
         return [dict(r) for r in rows]
     finally:
         await conn.close()
@@ -124,9 +128,7 @@ async def test_recalculation_writes_only_changed_prices(
         (writes,) = store.seen
         assert writes.hours == []  # no whole row
         assert [h.hour_id for h in writes.priced] == [h_moved]
-        at = tail[-1].position
-        restamped = sorted((h.hour_id, h.priced_at) for h in writes.restamped)
-        assert restamped == sorted([(h_rescaled, at), (h_same, at), (h_same2, at)])
+        assert writes.restamped == []  # the others' new position is on the project row
     live = {r["hour_id"]: r for r in await _hours_text(log_writer.url, "projection")}
     assert live[h_moved]["revenue"] == "750.00"  # 10 h at the new 75.00
     assert live[h_rescaled]["revenue"] == "80.00"
@@ -166,11 +168,13 @@ async def test_loaded_entries_share_equal_values(
     assert str(first.revenue) == "45.00"
 
 
-async def test_restamp_of_most_entries_leaves_cost_locked_ones(
+async def test_a_cost_locked_entry_is_kept_while_the_rest_take_the_new_position(
     recalc_engine: AsyncEngine, log_writer: LogWriter
 ) -> None:
     """R7.3/R10.9: with billed_locks_cost, a billed entry is not re-priced at all and
-    keeps its priced_at, while the rest of the project is restamped around it."""
+    keeps its priced_at (the one row written: now kept), while the rest of the project
+    reads the recalculation's position. Unbilled, the next recalculation re-prices it
+    again: it is no longer kept."""
     project, task, user, record = rid("p"), rid("t"), rid("u"), rid("br")
     locked, *rest = [rid("h") for _ in range(5)]
     setup = await log_writer.append(
@@ -198,11 +202,26 @@ async def test_restamp_of_most_entries_leaves_cost_locked_ones(
     store.seen.clear()
     await advancer.advance(recalc_engine, [project], tail[-1].position)
     (writes,) = store.seen
-    assert sorted(h.hour_id for h in writes.restamped) == sorted(rest)
+    assert [(h.hour_id, h.kept) for h in writes.restamped] == [(locked, True)]
+    assert writes.priced == [] and writes.hours == []
     live = {r["hour_id"]: r for r in await _hours_text(log_writer.url, "projection")}
-    assert live[locked] == before[locked]
+    assert live[locked] == {**before[locked], "kept": True}
     assert {live[h]["priced_at"] for h in rest} == {tail[-1].position}
     await _next_schema(log_writer.url)
     fresh = Advancer(ProjectionStore("projection_next"), publish=False)
     await fresh.advance(recalc_engine, [project], tail[-1].position)
     assert await _hours_text(log_writer.url, "projection_next") == list(live.values())
+    # Unbilled, then recalculated: re-priced at the same prices, so only un-kept.
+    again = await log_writer.append(
+        [
+            (BillingRecordStatusChanged(billing_record_id=record, status="not_billed"), project),
+            FinancesRecalculationRequested(project_ids=(project,)),
+        ]
+    )
+    store.seen.clear()
+    await advancer.advance(recalc_engine, [project], again[-1].position)
+    (writes,) = store.seen
+    assert [(h.hour_id, h.kept) for h in writes.restamped] == [(locked, False)]
+    live = {r["hour_id"]: r for r in await _hours_text(log_writer.url, "projection")}
+    assert {r["priced_at"] for r in live.values()} == {again[-1].position}
+    assert not any(r["kept"] for r in live.values())

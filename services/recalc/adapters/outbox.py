@@ -25,20 +25,20 @@ async def append_outcomes(conn: Any, outcomes: Sequence[EventData]) -> None:
     order, and the lock is held only for the rest of this transaction."""
     if not outcomes:
         return
-    top = int(
-        await conn.fetchval("UPDATE finance_head SET seq = seq + $1 RETURNING seq", len(outcomes))
-    )
-    first = top - len(outcomes) + 1
     ids = [_identity(o) for o in outcomes]
+    # One statement (one round trip): take the seqs, insert, notify.
     await conn.execute(
-        "INSERT INTO finance_outbox (seq, project_id, position, type, schema_version, payload)"
-        " SELECT s, p, pos, t, v, d::jsonb FROM unnest($1::bigint[], $2::text[], $3::bigint[],"
-        " $4::text[], $5::smallint[], $6::text[]) AS u(s, p, pos, t, v, d)",
-        list(range(first, top + 1)),
+        "WITH head AS (UPDATE finance_head SET seq = seq + cardinality($1::text[])"
+        " RETURNING seq - cardinality($1::text[]) AS base),"
+        " added AS (INSERT INTO finance_outbox"
+        " (seq, project_id, position, type, schema_version, payload)"
+        " SELECT head.base + u.n, u.p, u.pos, u.t, u.v, u.d::jsonb FROM head,"
+        " unnest($1::text[], $2::bigint[], $3::text[], $4::smallint[], $5::text[])"
+        " WITH ORDINALITY AS u(p, pos, t, v, d, n))"
+        f" SELECT pg_notify('{NOTIFY_CHANNEL}', '')",
         [p for p, _ in ids],
         [pos for _, pos in ids],
         [o.event_type for o in outcomes],
         [o.schema_version for o in outcomes],
         [encode_data(o).decode() for o in outcomes],
     )
-    await conn.execute(f"SELECT pg_notify('{NOTIFY_CHANNEL}', '')")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 from collections import defaultdict
+from typing import Any
 
 import asyncpg
 import pytest
@@ -22,23 +23,44 @@ from shared.events import decode_envelope, stream_key
 from shared.infra.db import plain_dsn
 from shared.infra.embedded import EmbeddedBroker
 from shared.infra.outbox import FinanceSource, LedgerSource, OutboxRelay, OutboxSource
+from shared.infra.outbox_marker import BrokerMarker
 
 pytestmark = pytest.mark.integration
 
 
-def make_relay(source: OutboxSource, url: str, bootstrap: str, chunk: int = 64) -> OutboxRelay:
+def make_relay(
+    source: OutboxSource,
+    url: str,
+    bootstrap: str,
+    chunk: int = 64,
+    *,
+    store_every: float = 0.0,
+    poll_interval: float = 0.1,
+) -> OutboxRelay:
+    """A relay with short intervals; by default it stores its cursor after each chunk."""
     return OutboxRelay(
         source,
         url,
         bootstrap,
         partitions=3,
         chunk_size=chunk,
-        poll_interval=0.1,
+        poll_interval=poll_interval,
         backoff_initial=0.05,
         backoff_max=0.5,
         timeout=10.0,
         check_interval=0.3,
+        store_every=store_every,
     )
+
+
+class CountingRelay(OutboxRelay):
+    """Counts how often the cursor is stored."""
+
+    stores = 0
+
+    async def _store(self, conn: Any, position: int, marker: BrokerMarker) -> None:
+        self.stores += 1
+        await super()._store(conn, position, marker)
 
 
 def assert_per_key_order(messages: list[Message], field: str, upto: int, restarts: int) -> None:
@@ -105,6 +127,45 @@ async def test_a_relay_killed_mid_stream_resumes_from_its_stored_offset(
 
     messages = await read_topic(broker.bootstrap, topic, covers("position", 2200))
     assert_per_key_order(messages, "position", 2200, restarts=1)
+
+
+async def test_a_busy_relay_stores_its_cursor_seldom_and_once_idle(
+    log_writer: LogWriter, fresh_database_url: str, broker: EmbeddedBroker, topic: str
+) -> None:
+    events = sample_events(300, keys=5)
+    relay = CountingRelay(
+        LedgerSource(topic),
+        fresh_database_url,
+        broker.bootstrap,
+        partitions=3,
+        chunk_size=20,
+        poll_interval=0.3,
+        timeout=10.0,
+        check_interval=60.0,
+        store_every=60.0,
+    )
+    async with running(relay):
+        for start in range(0, 300, 50):
+            await log_writer.append(events[start : start + 50])
+        # Stored only when the relay has been idle for a poll interval.
+        await wait_until(lambda: relay.position == 300)
+        assert await stored_offset(fresh_database_url, "ledger") == 300
+        assert relay.stores <= 2  # not once per chunk (15 chunks at least)
+    messages = await read_topic(broker.bootstrap, topic, covers("position", 300))
+    assert_per_key_order(messages, "position", 300, restarts=0)
+
+
+async def test_a_relay_stopped_between_stores_keeps_what_it_published(
+    log_writer: LogWriter, fresh_database_url: str, broker: EmbeddedBroker, topic: str
+) -> None:
+    await log_writer.append(sample_events(100, keys=4))
+    relay = make_relay(
+        LedgerSource(topic), fresh_database_url, broker.bootstrap, store_every=60, poll_interval=60
+    )
+    async with running(relay):
+        await read_topic(broker.bootstrap, topic, covers("position", 100))
+        assert await stored_offset(fresh_database_url, "ledger") is None  # not stored yet
+    assert await stored_offset(fresh_database_url, "ledger") == 100
 
 
 async def test_a_broker_that_comes_back_empty_gets_the_whole_log_again(

@@ -7,6 +7,7 @@ per entry.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
@@ -48,8 +49,8 @@ class Pricer:
         # Tables as known at this position, by id: a plan asks for every day of its range.
         self._user_tables: dict[str, tuple[RateTable, RateTable]] = {}
         self._role_cost_tables: dict[str, RateTable] = {}
-        self._hours: dict[tuple[str | None, str, str | None, date], Rates] = {}
-        self._breaks: dict[tuple[str, str | None, str | None], tuple[date, ...]] = {}
+        self._hours: dict[tuple[str | None, str, str | None, int], Rates] = {}
+        self._breaks: dict[tuple[str | None, str | None, str | None], tuple[date, ...]] = {}
 
     # -- levels ---------------------------------------------------------------------
 
@@ -138,19 +139,27 @@ class Pricer:
         return tables
 
     def assignment_breaks(self, task: TaskState, assignment: Assignment) -> tuple[date, ...]:
-        """The dates where the rates of one assignment (`assignment_rates`) may change:
-        the breaks of every table its chains may read. Memoised per assignment."""
-        key = (task.task_id, assignment.user_id, assignment.role_id)
+        """The dates where the rates of one assignment (`assignment_rates`) may change."""
+        return self.chain_breaks(task, assignment.user_id, assignment.role_id)
+
+    def chain_breaks(
+        self, task: TaskState | None, user: str | None, role_id: str | None
+    ) -> tuple[date, ...]:
+        """The dates where the chains of `user` (with `role_id`) on `task` may change
+        value: the breaks of every table they may read. Memoised."""
+        key = (None if task is None else task.task_id, user, role_id)
         found = self._breaks.get(key)
         if found is None:
             tables: list[RateTable] = []
-            roles: tuple[str | None, ...] = (assignment.role_id,)
-            user = assignment.user_id
+            roles: tuple[str | None, ...] = (role_id,)
             if user is not None:
                 tables.extend(self._user_tables_of(user))
-                # the hour's role, the roles held on the task, the primary role, the
-                # task's first role assignment: every role either chain may try
-                roles = self.role_candidates(task, user, assignment.role_id)
+                if task is None:  # R5.3: the user's rates, then the primary role's
+                    roles = (self.primary_role(user),)
+                else:
+                    # the hour's role, the roles held on the task, the primary role,
+                    # the task's first role assignment: every role either chain may try
+                    roles = self.role_candidates(task, user, role_id)
             for role in _unique(roles):
                 tables.extend(self._role_tables(role))
             found = self._breaks[key] = breaks(tables)
@@ -220,17 +229,20 @@ class Pricer:
     def hour_rates(
         self, task: TaskState | None, owner: str, role_id: str | None, day: date
     ) -> Rates:
-        """Both rates of an hour entry, memoised by everything they depend on."""
+        """Both rates of an hour entry, memoised by everything they depend on: the task,
+        owner and role, and of the date only the run of days between two breaks of the
+        tables the chains may read (`chain_breaks`), where the rates are constant."""
         if task is None:
             role_id = None  # R10.7: hours on the project ignore their role
-        key = (None if task is None else task.task_id, owner, role_id, day)
+        task_id = None if task is None else task.task_id
+        cuts = self.chain_breaks(task, owner, role_id)
+        key = (task_id, owner, role_id, bisect_right(cuts, day))
         rates = self._hours.get(key)
         if rates is None:
-            rates = (
+            rates = self._hours[key] = (
                 self.owner_cost(task, owner, role_id, day),
                 self.owner_billing(task, owner, role_id, day),
             )
-            self._hours[key] = rates
         return rates
 
 

@@ -108,9 +108,9 @@ assignments = st.builds(
 ).filter(lambda a: a.user_id is not None or a.role_id is not None)
 
 
-@settings(max_examples=150, deadline=None)
-@given(data=st.data())
-def test_a_plan_priced_by_runs_equals_the_per_day_sum(data: st.DataObject) -> None:
+def _rated_log(data: st.DataObject) -> Log:
+    """Project P of company C, three roles and two users, with drawn rate tables at
+    every level."""
     log = Log()
     log(CompanyDefined(company_id="C", name="C"))
     for role in ROLES:
@@ -133,6 +133,13 @@ def test_a_plan_priced_by_runs_equals_the_per_day_sum(data: st.DataObject) -> No
             periods = data.draw(tables())
             if periods:
                 log(rates("user", rate_type, *periods, user_id=user))
+    return log
+
+
+@settings(max_examples=150, deadline=None)
+@given(data=st.data())
+def test_a_plan_priced_by_runs_equals_the_per_day_sum(data: st.DataObject) -> None:
+    log = _rated_log(data)
     first = data.draw(st.integers(0, 50))
     log(
         TaskCreated(
@@ -156,3 +163,48 @@ def test_a_plan_priced_by_runs_equals_the_per_day_sum(data: st.DataObject) -> No
     pricer = Pricer(log.reference, state.info, log.position)
     assert price_plan(pricer, task, START) == _naive(pricer, task, START)
     assert (task.planned_cost, task.planned_hourly_revenue) == _naive(pricer, task, START)
+
+
+@settings(max_examples=150, deadline=None)
+@given(data=st.data())
+def test_hour_rates_memoised_by_run_equal_the_chains_on_the_day(data: st.DataObject) -> None:
+    """`hour_rates` memoises by run of days between breaks; each answer must be the
+    chains evaluated afresh on the entry's own day (R5.2, R5.3, R10.7)."""
+    log = _rated_log(data)
+    log(
+        TaskCreated(
+            task_id="T",
+            project_id="P",
+            name="T",
+            cost_type=data.draw(st.sampled_from(("user_hourly", "role_hourly", "fixed_hourly"))),
+            revenue_type=data.draw(
+                st.sampled_from(("user_hourly", "role_hourly", "role_hourly_cap", "fixed_hourly"))
+            ),
+            fixed_hourly_cost=D("12.5"),
+            revenue_amount=D("40"),
+            assignments=tuple(data.draw(st.lists(assignments, max_size=3))),
+        )
+    )
+    state = log.book.projects["P"]
+    memo = Pricer(log.reference, state.info, log.position)
+    entries = data.draw(
+        st.lists(
+            st.tuples(
+                st.sampled_from(("T", None)),
+                st.sampled_from(USERS),
+                st.sampled_from((*ROLES, None)),
+                st.integers(-5, 70),
+            ),
+            min_size=1,
+            max_size=40,
+        )
+    )
+    for task_id, owner, role, n in entries:
+        task = None if task_id is None else state.tasks[task_id]
+        fresh = Pricer(log.reference, state.info, log.position)
+        own_role = None if task is None else role
+        expected = (
+            fresh.owner_cost(task, owner, own_role, _day(n)),
+            fresh.owner_billing(task, owner, own_role, _day(n)),
+        )
+        assert memo.hour_rates(task, owner, role, _day(n)) == expected

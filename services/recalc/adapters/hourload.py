@@ -17,13 +17,24 @@ from typing import Any
 
 from services.recalc.domain.state import HourEntry
 
-#: HourEntry's fields in order; numbers as text (see the module's doc)
+#: An entry's ids, sources and flags, as one text: few distinct values (an owner on a
+#: task, priced from one source, on one record), so one memo hit gives them all and the
+#: driver builds one string per row for them instead of nine. Ids can hold no '|'
+#: (`shared.events.types.Id`) and none is empty, so '' stands for NULL.
+_SHAPE = (
+    "concat_ws('|', h.project_id, coalesce(h.task_id, ''), h.owner_id, coalesce(h.role_id, ''),"
+    " h.counts_as_revenue::text, coalesce(h.cost_rate_source, ''),"
+    " coalesce(h.billing_rate_source, ''), coalesce(h.billing_record_id, ''), h.kept::text)"
+)
+#: What `ValueMemo.hours` builds an entry from; numbers as text (see the module's doc)
 #: (read from `ProjectionStore.hour_lines()`, so `priced_at` is as it stands)
 HOUR_SELECT = (
-    "hour_id, project_id, task_id, owner_id, entry_date, hours::text, role_id,"
-    " counts_as_revenue, cost::text, revenue::text, cost_rate::text, billing_rate::text,"
-    " cost_rate_source, billing_rate_source, priced_at, billing_record_id, kept"
+    f"h.hour_id, {_SHAPE}, h.entry_date, h.hours::text, h.cost::text, h.revenue::text,"
+    " h.cost_rate::text, h.billing_rate::text, h.priced_at"
 )
+Shape = tuple[str, str | None, str, str | None, bool, str | None, str | None, str | None, bool]
+
+
 #: memo sizes past which a memo starts afresh (it only saves memory, never decides)
 _MEMO_LIMIT = 50_000
 
@@ -37,6 +48,23 @@ class _Texts(dict[str | None, str | None]):
 class _Numbers(dict[str | None, Decimal | None]):
     def __missing__(self, key: str) -> Decimal:
         value = self[key] = Decimal(key)
+        return value
+
+
+class _Shapes(dict[str, Shape]):
+    def __missing__(self, key: str) -> Shape:
+        p, t, o, r, counts, cs, bs, rec, kept = key.split("|")
+        value = self[key] = (
+            p,
+            t or None,
+            o,
+            r or None,
+            counts == "true",
+            cs or None,
+            bs or None,
+            rec or None,
+            kept == "true",
+        )
         return value
 
 
@@ -54,6 +82,7 @@ class ValueMemo:
         self.texts = _Texts({None: None})
         self.numbers = _Numbers({None: None})
         self.days = _Days()
+        self.shapes = _Shapes()
 
     def _trim(self) -> None:
         if len(self.texts) > _MEMO_LIMIT:
@@ -62,33 +91,39 @@ class ValueMemo:
             self.numbers = _Numbers({None: None})
         if len(self.days) > _MEMO_LIMIT:
             self.days = _Days()
+        if len(self.shapes) > _MEMO_LIMIT:
+            self.shapes = _Shapes()
 
     def hours(self, rows: Sequence[Any]) -> list[HourEntry]:
         self._trim()
-        text, number, day = self.texts, self.numbers, self.days
+        number, day, shapes = self.numbers, self.days, self.shapes
         entry = HourEntry
-        return [
-            entry(
-                r[0],
-                text[r[1]],  # type: ignore[arg-type]
-                text[r[2]],
-                text[r[3]],  # type: ignore[arg-type]
-                day[r[4]],
-                number[r[5]],  # type: ignore[arg-type]
-                text[r[6]],
-                r[7],
-                number[r[8]],  # type: ignore[arg-type]
-                number[r[9]],  # type: ignore[arg-type]
-                number[r[10]],
-                number[r[11]],
-                text[r[12]],
-                text[r[13]],
-                r[14],
-                text[r[15]],
-                r[16],
+        out: list[HourEntry] = []
+        add = out.append
+        for hour_id, shape, entry_date, hours, cost, revenue, cost_rate, rate, at in rows:
+            p, t, o, r, counts, cs, bs, rec, kept = shapes[shape]
+            add(
+                entry(
+                    hour_id,
+                    p,
+                    t,
+                    o,
+                    day[entry_date],
+                    number[hours],  # type: ignore[arg-type]
+                    r,
+                    counts,
+                    number[cost],  # type: ignore[arg-type]
+                    number[revenue],  # type: ignore[arg-type]
+                    number[cost_rate],
+                    number[rate],
+                    cs,
+                    bs,
+                    at,
+                    rec,
+                    kept,
+                )
             )
-            for r in rows
-        ]
+        return out
 
     def compact(self, hours: Sequence[HourEntry]) -> None:
         """Make entries built from events share values as loaded ones do (an entry

@@ -38,7 +38,9 @@ def recalculate(step: Step, state: ProjectState, scope: RecalcScope) -> RecalcCo
 
 def _reprice_hours(step: Step, state: ProjectState, pricer: Pricer) -> RecalcCounts:
     # The hot loop of the service (100,000 entries well under a second): rates are
-    # memoised by the pricer, amounts rounded inline, sums rebuilt in the same pass.
+    # memoised by the pricer, amounts rounded inline (R3.3; a memo of them cost more
+    # than the arithmetic: entries rarely share both hours and rate), sums rebuilt in
+    # the same pass.
     rates_of = pricer.hour_rates
     position = step.position
     billed = {rid for rid, record in state.records.items() if record.status == "billed"}
@@ -55,7 +57,6 @@ def _reprice_hours(step: Step, state: ProjectState, pricer: Pricer) -> RecalcCou
     changed: list[str] = []
     flipped: list[str] = []
     same = _Same()
-    amount = _Amounts()
     locked = 0
     for hour in state.hours.values():
         task_id = hour.task_id
@@ -76,7 +77,7 @@ def _reprice_hours(step: Step, state: ProjectState, pricer: Pricer) -> RecalcCou
             if cost is None:
                 hour.cost, hour.cost_rate, hour.cost_rate_source = ZERO_CENTS, None, None
             else:
-                hour.cost = amount(hour.hours, cost[0])
+                hour.cost = (hour.hours * cost[0]).quantize(CENT, ROUND_HALF_UP)
                 hour.cost_rate, hour.cost_rate_source = cost
             if not is_locked:  # billed revenue is kept (R7.3)
                 if billing is None or not hour.counts_as_revenue:
@@ -86,7 +87,7 @@ def _reprice_hours(step: Step, state: ProjectState, pricer: Pricer) -> RecalcCou
                         None,
                     )
                 else:
-                    hour.revenue = amount(hour.hours, billing[0])
+                    hour.revenue = (hour.hours * billing[0]).quantize(CENT, ROUND_HALF_UP)
                     hour.billing_rate, hour.billing_rate_source = billing
             hour.priced_at = position
             was_kept, hour.kept = hour.kept, False
@@ -142,21 +143,3 @@ class _Same:
             # The memo holds both objects, so their ids can't be reused while it lives.
             known = self._known[key] = (str(new) == str(old), new, old)
         return known[0]
-
-
-class _Amounts:
-    """hours × rate rounded to cents (R3.3), memoised by value: the rounded product
-    depends only on the two values (not their scale), and entries repeat the same
-    few pairs, so they also share one Decimal object (memory of a held project)."""
-
-    __slots__ = ("_known",)
-
-    def __init__(self) -> None:
-        self._known: dict[tuple[Decimal, Decimal], Decimal] = {}
-
-    def __call__(self, hours: Decimal, rate: Decimal) -> Decimal:
-        key = (hours, rate)
-        found = self._known.get(key)
-        if found is None:
-            found = self._known[key] = (hours * rate).quantize(CENT, ROUND_HALF_UP)
-        return found

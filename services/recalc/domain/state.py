@@ -166,12 +166,14 @@ class ProjectState:
             self.hours.setdefault(hour.hour_id, hour)
 
     def complete_hours(self, hours: Iterable[HourEntry]) -> None:
-        """Take in every stored entry of a light state: it is whole again. The sums are
-        summed again from the lines, as a full restore does."""
+        """Take in every stored entry of a light state: it is whole again. Its sums are
+        the stored ones, which are the sums of these very entries (written in the same
+        transaction), so nothing is summed again: a recalculation re-sums them anyway."""
+        held = self.hours
         for hour in hours:
-            self.hours.setdefault(hour.hour_id, hour)
+            if hour.hour_id not in held:
+                held[hour.hour_id] = hour
         self.hours_complete = True
-        self.rebuild()
 
     def release_hours(self) -> None:
         """Forget the entries of a state (once they are stored); the sums remain."""

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from services.recalc.adapters.store import ProjectionStore
 from services.recalc.service_layer.advance import Advancer
 from services.recalc.service_layer.scheduler import Notice, Scheduler, parse_notice
-from shared.infra.runtime import wait_event
+from shared.infra.runtime import release_memory, wait_event
 from shared.infra.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -31,6 +31,8 @@ POLL_IDLE_MS = 200
 #: 500 ms). News is what the freshness of the finance topic waits on: ask often.
 FETCH_MAX_WAIT_MS = 10
 RETRY_DELAY = 1.0
+#: After this long without work, following some, memory is handed back (runtime.py).
+RELEASE_AFTER_IDLE = 2.0
 
 
 class Worker:
@@ -48,6 +50,8 @@ class Worker:
         self.scheduler = Scheduler()
         self._paused = False
         self._last_commit = 0.0
+        self._last_work = 0.0
+        self._released = True  # nothing to hand back before any work
 
     async def run(self, stop: asyncio.Event) -> None:
         from shared.infra.kafka import ensure_topics, make_consumer
@@ -91,7 +95,11 @@ class Worker:
     async def _work_once(self, stop: asyncio.Event) -> None:
         batch = self.scheduler.next_batch()
         if batch is None:
+            if not self._released and time.monotonic() - self._last_work >= RELEASE_AFTER_IDLE:
+                release_memory()
+                self._released = True
             return
+        self._last_work, self._released = time.monotonic(), False
         try:
             advanced = await self.advancer.advance(self.engine, batch.projects, batch.upto)
         except Exception:

@@ -1,0 +1,68 @@
+"""An idle worker hands memory back once after a burst of work, not on every poll."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import weakref
+from typing import Any
+
+import pytest
+
+from services.recalc import worker as worker_module
+from services.recalc.service_layer.scheduler import Notice
+from shared.infra.runtime import release_memory
+from shared.infra.settings import Settings
+
+
+class _Advancer:
+    def __init__(self) -> None:
+        self.calls: list[tuple[tuple[str, ...], int]] = []
+
+    async def advance(self, engine: Any, projects: Any, upto: int) -> set[str]:
+        self.calls.append((tuple(projects), upto))
+        return set(projects)
+
+
+class _Cycle:
+    def __init__(self) -> None:
+        self.me = self
+
+
+def test_release_memory_collects_garbage_in_cycles() -> None:
+    gc.disable()  # only the call under test may collect
+    try:
+        ref = weakref.ref(_Cycle())
+        assert ref() is not None
+        release_memory()
+        assert ref() is None
+    finally:
+        gc.enable()
+
+
+async def test_the_worker_releases_memory_once_per_idle_spell(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    released: list[int] = []
+    monkeypatch.setattr(worker_module, "release_memory", lambda: released.append(1))
+    monkeypatch.setattr(worker_module, "RELEASE_AFTER_IDLE", 0.05)
+    advancer = _Advancer()
+    w = worker_module.Worker(Settings(), engine=None, advancer=advancer)  # type: ignore[arg-type]
+    stop = asyncio.Event()
+
+    await w._work_once(stop)
+    assert released == []  # no work yet: nothing to hand back
+    w.scheduler.add("tp", 0, Notice(5, ("p1",), False))
+    await w._work_once(stop)
+    assert advancer.calls == [(("p1",), 5)]
+    await w._work_once(stop)
+    assert released == []  # idle, but not for long yet
+    await asyncio.sleep(0.06)
+    await w._work_once(stop)
+    await w._work_once(stop)
+    assert released == [1]  # once, however long the idle spell lasts
+    w.scheduler.add("tp", 1, Notice(6, ("p1",), False))
+    await w._work_once(stop)
+    await asyncio.sleep(0.06)
+    await w._work_once(stop)
+    assert released == [1, 1]

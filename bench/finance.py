@@ -110,6 +110,16 @@ class FinanceWatch:
             self._news.clear()
             await wait_event(self._news, min(left, 1.0))
 
+    async def wait_messages(self, count: int, patience: float) -> None:
+        """Until `count` messages have been read, or `patience` seconds passed."""
+        deadline = time.monotonic() + patience
+        while self.messages < count:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            self._news.clear()
+            await wait_event(self._news, min(left, 1.0))
+
     async def wait_some(self, keys: set[tuple[str, int]], needed: int) -> None:
         """Until `needed` of `keys` have their FinancesRecalculated (no time limit)."""
         while len(keys & self.recalculated.keys()) < needed:

@@ -47,7 +47,7 @@ FULL = Size(
     batch_concurrency=4,
     limit_batch_rows=300_000,
     roundtrips=2000,
-    catch_up_seconds=900.0,
+    catch_up_seconds=1500.0,
 )
 
 QUICK = Size(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 from typing import Any
 
@@ -96,8 +97,15 @@ class Worker:
         batch = self.scheduler.next_batch()
         if batch is None:
             if not self._released and time.monotonic() - self._last_work >= RELEASE_AFTER_IDLE:
+                before, started = _rss_mib(), time.perf_counter()
                 release_memory()
                 self._released = True
+                log.info(
+                    "idle: memory released, RSS %d -> %d MiB in %.0f ms",
+                    before,
+                    _rss_mib(),
+                    (time.perf_counter() - started) * 1000,
+                )
             return
         self._last_work, self._released = time.monotonic(), False
         try:
@@ -127,6 +135,15 @@ class Worker:
             await consumer.commit(ready)
         except Exception:  # a rebalance: the next owner re-reads, harmlessly
             log.warning("offset commit failed; messages will be redelivered", exc_info=True)
+
+
+def _rss_mib() -> int:
+    """This process's resident memory (Linux; 0 elsewhere)."""
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") // 2**20
+    except (OSError, ValueError, IndexError):
+        return 0
 
 
 def _notice(value: bytes | None) -> Notice:

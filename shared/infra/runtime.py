@@ -9,6 +9,8 @@ import ctypes
 import ctypes.util
 import functools
 import gc
+import logging
+import time
 from collections.abc import Awaitable
 from typing import Any, TypeVar
 
@@ -22,8 +24,29 @@ T = TypeVar("T")
 GC_THRESHOLDS = (100_000, 50, 100)
 
 
+#: a collection slower than this is logged (it stalls every request of the process)
+SLOW_GC_SECONDS = 0.05
+_gc_started: list[float] = []
+
+
+def _time_gc(phase: str, info: dict[str, int]) -> None:
+    if phase == "start":
+        _gc_started[:] = [time.perf_counter()]
+    elif _gc_started:
+        took = time.perf_counter() - _gc_started[0]
+        if took >= SLOW_GC_SECONDS:
+            logging.getLogger(__name__).info(
+                "gc: generation %d took %.0f ms (%d collected)",
+                info.get("generation", -1),
+                took * 1000,
+                info.get("collected", 0),
+            )
+
+
 def tune_gc() -> None:
     gc.set_threshold(*GC_THRESHOLDS)
+    if _time_gc not in gc.callbacks:
+        gc.callbacks.append(_time_gc)
 
 
 def settle_loaded_state() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import time
 import traceback
 from collections.abc import Awaitable
@@ -61,6 +62,9 @@ async def worker_scenarios(
         f"The worker, started after the ingest scenarios, caught up with {last:,} events"
         f" in {took:.1f} s ({last / max(took, 1e-9):,.0f} events/s)."
     )
+    # What the finance consumer gathered while the worker caught up stays to the end too.
+    gc.collect()
+    gc.freeze()
     if only is None or "freshness" in only:
         await drained(run, watch, size.catch_up_seconds)
         await guarded(run, ["freshness"], measure_freshness(run, client, watch, fresh, lim))

@@ -190,12 +190,10 @@ class ProjectionStore:
             expense_lines = [expense_from(e) for e in bucket["e"]]
             record_lines = [record_from(r) for r in bucket["r"]]
             record_views = {r["billing_record_id"]: record_view_from(r) for r in bucket["r"]}
-            task_sums = {t["task_id"]: sums_of(sums_from(t, "line_")) for t in bucket["t"]}
+            line_sums = {t["task_id"]: sums_from(t, "line_") for t in bucket["t"]}
+            task_sums = {task_id: sums_of(sums) for task_id, sums in line_sums.items()}
             if light:
-                actuals: dict[str | None, LineSums] = {
-                    t["task_id"]: sums_from(t, "line_") for t in bucket["t"]
-                }
-                actuals[None] = sums_from(row, "own_")
+                actuals: dict[str | None, LineSums] = {**line_sums, None: sums_from(row, "own_")}
                 state = ProjectState.restore_light(
                     info,
                     task_lines,

@@ -228,11 +228,9 @@ class Advancer:
         needed = hours_needed(events)
         held = self.book.projects
         whole = sorted(p for p in needed.whole if p in held and not held[p].hours_complete)
-        for project_id, hours in (await self.store.load_hours(conn, whole)).items():
-            held[project_id].complete_hours(hours)
-        for project_id in whole:  # a project with no stored entry yet
-            if not held[project_id].hours_complete:
-                held[project_id].complete_hours(())
+        loaded = await self.store.load_hours(conn, whole)
+        for project_id in whole:  # (a project with no stored entry yet has none)
+            held[project_id].complete_hours(loaded.get(project_id, ()))
         named: set[str] = set()
         projects: list[str] = []
         for project_id, ids in needed.ids.items():

@@ -2,19 +2,52 @@
 
 from __future__ import annotations
 
+import contextlib
 import uuid
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from audit_histories import PROJECTS, parsed
+from hypothesis import HealthCheck, settings
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.ledger.adapters.event_store import EventStore, Pending
+from services.ledger.domain.errors import RuleViolation
 from services.recalc.service_layer.advance import Advancer
+from shared.infra.db import create_engine
 
 NOON = datetime(2023, 6, 19, 12, tzinfo=UTC)
+
+#: The property tests over random histories: each example gets a database of its own.
+HISTORY_SETTINGS = settings(
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+
+
+@contextlib.asynccontextmanager
+async def history_log(pg_server: Any) -> AsyncIterator[tuple[AsyncEngine, EventStore]]:
+    """A fresh database, its engine and a ledger on it, for one example."""
+    engine = create_engine(await pg_server.new_database(), pool_size=2)
+    ledger = EventStore(engine)
+    try:
+        yield engine, ledger
+    finally:
+        await ledger.close()
+        await engine.dispose()
+
+
+async def append_if_valid(ledger: EventStore, data: Any, now: datetime) -> int | None:
+    """Append one event; None when the ledger refuses it (R9): not part of a valid
+    history."""
+    try:
+        (appended,) = await ledger.append([Pending(0, uuid.uuid4(), data)], "test", now=now)
+    except RuleViolation:
+        return None
+    return appended.position
+
 
 # After the preamble: a billed record, a move with hours, a manual recalculation.
 STORY: list[tuple[str, dict[str, Any]]] = [

@@ -3,16 +3,14 @@ held right after N, for every read view, at every position, to the cent (R1.1)."
 
 from __future__ import annotations
 
-import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from audit_histories import PREAMBLE, PROJECTS, RECORDS, histories, parsed
-from hypothesis import HealthCheck, given, settings
+from audit_kit import HISTORY_SETTINGS, NOON, append_if_valid, history_log
+from hypothesis import given, settings
 
-from services.ledger.adapters.event_store import EventStore, Pending
-from services.ledger.domain.errors import RuleViolation
 from services.recalc.adapters.reads import ProjectionReader
 from services.recalc.adapters.store import ProjectionStore
 from services.recalc.entrypoints.bodies import (
@@ -23,12 +21,11 @@ from services.recalc.entrypoints.bodies import (
 )
 from services.recalc.service_layer import asof
 from services.recalc.service_layer.advance import Advancer
-from shared.infra.db import create_engine, raw
+from shared.infra.db import raw
 
 pytestmark = pytest.mark.integration
 
 Views = dict[str, Any]
-NOON = datetime(2023, 6, 19, 12, tzinfo=UTC)
 
 
 async def live_views(conn: Any, reader: ProjectionReader) -> Views:
@@ -68,33 +65,22 @@ async def as_of_views(conn: Any, position: int) -> Views:
     return out
 
 
-@settings(
-    max_examples=15,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+@settings(HISTORY_SETTINGS, max_examples=15)
 @given(history=histories)
 async def test_as_of_equals_live_projection_at_every_position(
     pg_server: Any, history: list[tuple[str, dict[str, Any]]]
 ) -> None:
-    url = await pg_server.new_database()
-    engine = create_engine(url, pool_size=2)
-    ledger = EventStore(engine)
-    try:
+    async with history_log(pg_server) as (engine, ledger):
         advancer = Advancer(ProjectionStore(), cache_weight=50)  # small: loads are exercised
         reader = ProjectionReader(ProjectionStore())
         snapshots: dict[int, Views] = {}
         for data in parsed(PREAMBLE + history):
-            try:
-                (appended,) = await ledger.append(
-                    [Pending(0, uuid.uuid4(), data)],
-                    "test",
-                    # "today" (R1.5) moves on through the history
-                    now=NOON + timedelta(days=len(snapshots) // 4),
-                )
-            except RuleViolation:
-                continue  # the ledger refuses it (R9): not part of a valid history
-            position = appended.position
+            # "today" (R1.5) moves on through the history
+            position = await append_if_valid(
+                ledger, data, NOON + timedelta(days=len(snapshots) // 4)
+            )
+            if position is None:
+                continue
             await advancer.advance(engine, PROJECTS, position)
             async with engine.connect() as sa_conn:
                 snapshots[position] = await live_views(await raw(sa_conn), reader)
@@ -102,6 +88,3 @@ async def test_as_of_equals_live_projection_at_every_position(
             conn = await raw(sa_conn)
             for position, live in snapshots.items():
                 assert await as_of_views(conn, position) == live, f"as_of={position}"
-    finally:
-        await ledger.close()
-        await engine.dispose()

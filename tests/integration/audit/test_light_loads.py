@@ -10,21 +10,17 @@ schema, where every state was built from the log in memory.
 
 from __future__ import annotations
 
-import uuid
-from datetime import UTC, datetime
 from typing import Any
 
 from audit_histories import PREAMBLE, PROJECTS, histories, parsed
-from hypothesis import HealthCheck, given, settings
+from audit_kit import HISTORY_SETTINGS, NOON, append_if_valid, history_log
+from hypothesis import given, settings
 
-from services.ledger.adapters.event_store import EventStore, Pending
-from services.ledger.domain.errors import RuleViolation
 from services.recalc.adapters.store import ProjectionStore
 from services.recalc.service_layer.advance import Advancer
 from services.recalc.service_layer.compare import compare
-from shared.infra.db import create_engine, raw
+from shared.infra.db import raw
 
-NOON = datetime(2023, 6, 19, 12, tzinfo=UTC)
 TABLES = ("projects", "tasks", "hours", "expenses", "billing_records")
 
 
@@ -36,26 +32,18 @@ async def _next_schema(conn: Any) -> None:
         )
 
 
-@settings(
-    max_examples=12,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+@settings(HISTORY_SETTINGS, max_examples=12)
 @given(history=histories)
 async def test_light_loads_write_what_whole_states_write(
     pg_server: Any, history: list[tuple[str, dict[str, Any]]]
 ) -> None:
-    url = await pg_server.new_database()
-    engine = create_engine(url, pool_size=2)
-    ledger = EventStore(engine)
-    try:
+    async with history_log(pg_server) as (engine, ledger):
         head = 0
         for data in parsed(PREAMBLE + history):
-            try:
-                (appended,) = await ledger.append([Pending(0, uuid.uuid4(), data)], "t", now=NOON)
-            except RuleViolation:
-                continue  # refused (R9): not part of a valid history
-            head = appended.position
+            position = await append_if_valid(ledger, data, NOON)
+            if position is None:
+                continue
+            head = position
             await Advancer(ProjectionStore(), publish=False).advance(engine, PROJECTS, head)
         async with engine.connect() as sa_conn:
             conn = await raw(sa_conn)
@@ -65,6 +53,3 @@ async def test_light_loads_write_what_whole_states_write(
         async with engine.connect() as sa_conn:
             differences = await compare(await raw(sa_conn), "projection", "projection_next")
         assert differences == {}
-    finally:
-        await ledger.close()
-        await engine.dispose()

@@ -36,9 +36,11 @@ def make_relay(
     *,
     store_every: float = 0.0,
     poll_interval: float = 0.1,
+    check_interval: float = 0.3,
+    kind: type[OutboxRelay] = OutboxRelay,
 ) -> OutboxRelay:
     """A relay with short intervals; by default it stores its cursor after each chunk."""
-    return OutboxRelay(
+    return kind(
         source,
         url,
         bootstrap,
@@ -48,7 +50,7 @@ def make_relay(
         backoff_initial=0.05,
         backoff_max=0.5,
         timeout=10.0,
-        check_interval=0.3,
+        check_interval=check_interval,
         store_every=store_every,
     )
 
@@ -133,17 +135,17 @@ async def test_a_busy_relay_stores_its_cursor_seldom_and_once_idle(
     log_writer: LogWriter, fresh_database_url: str, broker: EmbeddedBroker, topic: str
 ) -> None:
     events = sample_events(300, keys=5)
-    relay = CountingRelay(
+    relay = make_relay(
         LedgerSource(topic),
         fresh_database_url,
         broker.bootstrap,
-        partitions=3,
-        chunk_size=20,
+        chunk=20,
+        store_every=60,
         poll_interval=0.3,
-        timeout=10.0,
-        check_interval=60.0,
-        store_every=60.0,
+        check_interval=60,
+        kind=CountingRelay,
     )
+    assert isinstance(relay, CountingRelay)
     async with running(relay):
         for start in range(0, 300, 50):
             await log_writer.append(events[start : start + 50])

@@ -2,34 +2,83 @@
 
 from __future__ import annotations
 
+from bisect import bisect_right
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
 from services.recalc.domain.money import ZERO, cents
 from services.recalc.domain.pricing import Found, Pricer
-from services.recalc.domain.rates import runs
 from services.recalc.domain.state import Assignment, ProjectInfo, TaskState
 
 _DAY = timedelta(days=1)
 
 
-def plan_days(task: TaskState, info: ProjectInfo, today: date) -> list[date]:
-    """The business dates the planned hours spread over (R5.4, R10.6)."""
+@dataclass(frozen=True, slots=True)
+class PlanSpan:
+    """The business dates the planned hours spread over (R5.4, R10.6), held as a range
+    and never as a list of days: its cost is that of the runs of constant rates, not of
+    the days it spans. `weekdays` says whether only Monday to Friday count."""
+
+    start: date
+    end: date
+    weekdays: bool
+
+    @property
+    def days(self) -> int:
+        """How many dates the planned hours spread over."""
+        return count_days(self.start, self.end, weekdays=self.weekdays)
+
+    def runs(self, cuts: Sequence[date]) -> list[tuple[date, int]]:
+        """The span as (first counted day, number of counted days) runs that no cut
+        splits: a run ends before a cut falling after its first day (rates.breaks)."""
+        out: list[tuple[date, int]] = []
+        first = self.start
+        for cut in cuts[bisect_right(cuts, self.start) :]:
+            if cut > self.end:
+                break
+            _add_run(out, first, cut - _DAY, self.weekdays)
+            first = cut
+        _add_run(out, first, self.end, self.weekdays)
+        return out
+
+
+def plan_span(task: TaskState, info: ProjectInfo, today: date) -> PlanSpan:
+    """The span of a task's plan (R5.4, R10.6): its working days; a range with no
+    weekday spreads over its calendar days; no dates put every planned hour on one
+    day (the project's planned start, else today), weekend or not; one date alone is
+    that day. An inverted range (refused by the ledger) degrades to its start rather
+    than dividing by zero."""
     start, end = task.planned_start, task.planned_completion
-    if start is None and end is None:
-        # All planned hours on one day, weekend or not.
-        return [info.planned_start or today]
     if start is None or end is None:
-        return [start or end]  # type: ignore[list-item]  # one of them is set
-    days = []
-    day = start
-    while day <= end:
-        days.append(day)
-        day += _DAY
-    working = [d for d in days if d.weekday() < 5]
-    # A range with no weekday spreads over its calendar days; an inverted range
-    # (refused by the ledger) degrades to its start rather than dividing by zero.
-    return working or days or [start]
+        one = start or end or info.planned_start or today
+        return PlanSpan(one, one, weekdays=False)
+    if end < start:
+        return PlanSpan(start, start, weekdays=False)
+    return PlanSpan(start, end, weekdays=count_days(start, end, weekdays=True) > 0)
+
+
+def count_days(first: date, last: date, *, weekdays: bool) -> int:
+    """Dates from `first` to `last` inclusive (0 if inverted); only Monday to Friday
+    when `weekdays`. Arithmetic, not enumeration: O(1) whatever the range."""
+    total = (last - first).days + 1
+    if total <= 0:
+        return 0
+    if not weekdays:
+        return total
+    weeks, rest = divmod(total, 7)
+    start = first.weekday()
+    return weeks * 5 + sum(1 for i in range(rest) if (start + i) % 7 < 5)
+
+
+def _add_run(out: list[tuple[date, int]], first: date, last: date, weekdays: bool) -> None:
+    count = count_days(first, last, weekdays=weekdays)
+    if count == 0:
+        return
+    if weekdays and first.weekday() >= 5:  # the run's first counted day is Monday
+        first += timedelta(days=7 - first.weekday())
+    out.append((first, count))
 
 
 def shares(assignments: tuple[Assignment, ...]) -> list[tuple[Assignment, Decimal, Decimal]]:
@@ -59,7 +108,8 @@ def price_plan(pricer: Pricer, task: TaskState, today: date) -> tuple[Decimal, D
     if fixed_revenue and task.revenue_amount is not None:
         revenue = hours * task.revenue_amount
     if task.assignments and not (fixed_cost and fixed_revenue):
-        days = plan_days(task, pricer.info, today)
+        span = plan_span(task, pricer.info, today)
+        days = span.days
         # Σ weight × Σ day rates, divided once at the end: dividing per assignment
         # (thirds…) cuts each share at 28 digits, and the sum can fall just short of
         # a half cent that the exact amount reaches (R3.3: unrounded, rounded once).
@@ -67,14 +117,14 @@ def price_plan(pricer: Pricer, task: TaskState, today: date) -> tuple[Decimal, D
         revenue_sum = ZERO
         divisor = Decimal(1)
         for assignment, weight, total in shares(task.assignments):
-            divisor = total * len(days)  # the same total for every share
+            divisor = total * days  # the same total for every share
             if weight == 0:
                 continue
             # Σ of a day rate over the days = Σ over runs of constant rates of
             # (rate × days in the run): exact, as rates have at most 4 decimals.
             costs = ZERO
             billings = ZERO
-            for day, count in runs(days, pricer.assignment_breaks(task, assignment)):
+            for day, count in span.runs(pricer.assignment_breaks(task, assignment)):
                 day_cost, day_billing = assignment_rates(pricer, task, assignment, day)
                 if day_cost is not None:
                     costs += day_cost[0] * count

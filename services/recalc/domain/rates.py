@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -85,23 +85,3 @@ def breaks(tables: Iterable[RateTable]) -> tuple[date, ...]:
             if period.end is not None and period.end < date.max:
                 out.add(period.end + _DAY)
     return tuple(sorted(out))
-
-
-def runs(days: Sequence[date], cuts: Sequence[date]) -> list[tuple[date, int]]:
-    """`days` (ascending) as (first day, number of days) runs that no cut splits: a run
-    ends before a day when a cut falls after its first day and on or before that day."""
-    out: list[tuple[date, int]] = []
-    first: date | None = None
-    count = 0
-    following = 0  # index of the first cut after `first`
-    for day in days:
-        if first is not None and following < len(cuts) and cuts[following] <= day:
-            out.append((first, count))
-            first = None
-        if first is None:
-            first, count = day, 0
-            following = bisect_right(cuts, day)
-        count += 1
-    if first is not None:
-        out.append((first, count))
-    return out

@@ -15,10 +15,16 @@ from hypothesis import strategies as st
 from recalc_log import D, Log, period, rates
 
 from services.recalc.domain.money import ZERO, cents
-from services.recalc.domain.planning import assignment_rates, plan_days, price_plan, shares
+from services.recalc.domain.planning import (
+    PlanSpan,
+    assignment_rates,
+    count_days,
+    price_plan,
+    shares,
+)
 from services.recalc.domain.pricing import Pricer
-from services.recalc.domain.rates import Period, breaks, runs
-from services.recalc.domain.state import TaskState
+from services.recalc.domain.rates import Period, breaks
+from services.recalc.domain.state import ProjectInfo, TaskState
 from shared.events import (
     Assignment,
     CompanyDefined,
@@ -47,12 +53,65 @@ def test_breaks_are_starts_and_days_after_ends() -> None:  # R4.1
     assert breaks([table]) == (_day(4), _day(5), _day(10), _day(12))
 
 
+def _plan_days(task: TaskState, info: ProjectInfo, today: date) -> list[date]:
+    """The definition (R5.4, R10.6), day by day: the working days of the planned
+    range; its calendar days when it has none; one day when a date is missing."""
+    start, end = task.planned_start, task.planned_completion
+    if start is None and end is None:
+        return [info.planned_start or today]
+    if start is None or end is None:
+        return [start or end]  # type: ignore[list-item]  # one of them is set
+    days = [start + timedelta(days=n) for n in range((end - start).days + 1)]
+    return [d for d in days if d.weekday() < 5] or days or [start]
+
+
+def _runs(days: list[date], cuts: list[date]) -> list[tuple[date, int]]:
+    """Consecutive `days` grouped while no cut falls after a group's first day and on
+    or before the day (the definition of a run of constant rates)."""
+    out: list[list[object]] = []
+    for day in days:
+        if out and not any(out[-1][0] < cut <= day for cut in cuts):  # type: ignore[operator]
+            out[-1][1] += 1  # type: ignore[operator]
+        else:
+            out.append([day, 1])
+    return [(d, n) for d, n in out]  # type: ignore[misc]
+
+
 def test_runs_split_exactly_at_cuts() -> None:
-    days = [_day(n) for n in (0, 1, 2, 5, 6, 9)]
-    assert runs(days, [_day(2), _day(6)]) == [(_day(0), 2), (_day(2), 2), (_day(6), 2)]
-    assert runs(days, []) == [(_day(0), 6)]
-    assert runs(days, [_day(3), _day(4)]) == [(_day(0), 3), (_day(5), 3)]  # cuts in a gap
-    assert runs([], [_day(1)]) == []
+    span = PlanSpan(_day(0), _day(9), weekdays=False)
+    assert span.runs([_day(2), _day(6)]) == [(_day(0), 2), (_day(2), 4), (_day(6), 4)]
+    assert span.runs([]) == [(_day(0), 10)]
+    assert span.runs([_day(-3), _day(12)]) == [(_day(0), 10)]  # cuts outside the span
+    # 2023-06-01 is a Thursday: weekdays 1, 2, 5, 6, 7, 8, 9 of the first ten
+    week = PlanSpan(_day(0), _day(9), weekdays=True)
+    assert week.days == 7
+    assert week.runs([_day(2), _day(3)]) == [(_day(0), 2), (_day(4), 5)]  # cuts on a weekend
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    first=st.integers(-400, 400),
+    length=st.integers(-3, 800),
+    cuts=st.lists(st.integers(-450, 1300), max_size=8),
+    weekdays=st.booleans(),
+)
+def test_span_runs_equal_the_runs_of_its_days(
+    first: int, length: int, cuts: list[int], weekdays: bool
+) -> None:
+    start, end = _day(first), _day(first + length)
+    days = [start + timedelta(days=n) for n in range(max(length + 1, 0))]
+    if weekdays:
+        days = [d for d in days if d.weekday() < 5]
+    span = PlanSpan(start, end, weekdays=weekdays)
+    cut_days = sorted({_day(c) for c in cuts})
+    assert span.days == len(days) == count_days(start, end, weekdays=weekdays)
+    assert span.runs(cut_days) == _runs(days, cut_days)
+
+
+def test_a_span_of_millennia_costs_its_runs_not_its_days() -> None:  # R5.4
+    span = PlanSpan(date(1900, 1, 1), date(2199, 12, 31), weekdays=True)
+    assert span.days == 78_267
+    assert span.runs([date(2000, 1, 1)]) == [(date(1900, 1, 1), 26_090), (date(2000, 1, 3), 52_177)]
 
 
 def _naive(pricer: Pricer, task: TaskState, today: date) -> tuple[Decimal, Decimal]:
@@ -63,7 +122,7 @@ def _naive(pricer: Pricer, task: TaskState, today: date) -> tuple[Decimal, Decim
     cost = hours * task.fixed_hourly_cost if fixed_cost and task.fixed_hourly_cost else ZERO
     revenue = hours * task.revenue_amount if fixed_revenue and task.revenue_amount else ZERO
     if hours and task.assignments and not (fixed_cost and fixed_revenue):
-        days = plan_days(task, pricer.info, today)
+        days = _plan_days(task, pricer.info, today)
         cost_sum = revenue_sum = ZERO
         divisor = Decimal(1)
         for assignment, weight, total in shares(task.assignments):

@@ -16,9 +16,13 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.structs import OffsetAndMetadata
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from services.recalc.adapters import unpriceable
 from services.recalc.adapters.store import ProjectionStore
 from services.recalc.service_layer.advance import Advancer
-from services.recalc.service_layer.scheduler import Notice, Scheduler, parse_notice
+from services.recalc.service_layer.isolation import Isolated, advance_isolating
+from services.recalc.service_layer.scheduler import Batch, Notice, Scheduler, parse_notice
+from shared.infra.db import raw
+from shared.infra.dberrors import is_transient
 from shared.infra.runtime import release_memory, wait_event
 from shared.infra.settings import Settings
 
@@ -53,6 +57,9 @@ class Worker:
         self._last_commit = 0.0
         self._last_work = 0.0
         self._released = True  # nothing to hand back before any work
+        #: projects this worker knows to be parked as unpriceable (isolation.py); None
+        #: until the list has been read (at start, retried while the database is down)
+        self.parked: set[str] | None = None
 
     async def run(self, stop: asyncio.Event) -> None:
         from shared.infra.kafka import ensure_topics, make_consumer
@@ -94,6 +101,8 @@ class Worker:
             self._paused = False
 
     async def _work_once(self, stop: asyncio.Event) -> None:
+        if self.parked is None and not await self._retry_parked(stop):
+            return
         batch = self.scheduler.next_batch()
         if batch is None:
             if not self._released and time.monotonic() - self._last_work >= RELEASE_AFTER_IDLE:
@@ -109,13 +118,77 @@ class Worker:
             return
         self._last_work, self._released = time.monotonic(), False
         try:
-            advanced = await self.advancer.advance(self.engine, batch.projects, batch.upto)
+            outcome = await self._advance(batch)
+            await self._settle(outcome, batch.upto)
         except Exception:
             log.exception("advancing %d project(s) to %d failed", len(batch.projects), batch.upto)
             # The database may be down: wait, then try again (the work stays pending).
             await wait_event(stop, RETRY_DELAY)
             return
-        self.scheduler.completed(advanced | set(batch.projects), batch.upto)
+        self.scheduler.completed(outcome.advanced | set(batch.projects), batch.upto)
+
+    async def _advance(self, batch: Batch) -> Isolated:
+        """Advance the batch; a project that pricing cannot advance is isolated from
+        the others (isolation.py). Projects already parked go alone, so that their
+        failure costs no bisection of the rest."""
+        parked = self.parked or set()
+
+        async def advance(group: list[str]) -> set[str]:
+            return await self.advancer.advance(self.engine, group, batch.upto)
+
+        groups = [[p for p in batch.projects if p not in parked]]
+        groups += [[p] for p in batch.projects if p in parked]
+        outcome = Isolated()
+        for group in groups:
+            part = await advance_isolating(advance, group, transient=is_transient)
+            outcome.advanced |= part.advanced
+            outcome.failed.update(part.failed)
+        return outcome
+
+    async def _settle(self, outcome: Isolated, upto: int) -> None:
+        """Park what failed alone; take what advanced again off the list."""
+        parked = self.parked if self.parked is not None else set()
+        released = sorted(outcome.advanced & parked)
+        if not outcome.failed and not released:
+            return
+        async with self.engine.connect() as sa_conn:
+            conn = await raw(sa_conn)
+            async with conn.transaction():
+                for project_id, exc in sorted(outcome.failed.items()):
+                    error = unpriceable.describe(exc)
+                    await unpriceable.park(
+                        conn, project_id, upto, self.advancer.store.schema, error
+                    )
+                await unpriceable.release(conn, released)
+        for project_id, exc in outcome.failed.items():
+            log.error(
+                "project %s cannot be priced up to position %d; parked (other projects go on)",
+                project_id,
+                upto,
+                exc_info=exc,
+            )
+        for project_id in released:
+            log.info("project %s is priced again; no longer parked", project_id)
+        parked.difference_update(released)
+        parked.update(outcome.failed)
+
+    async def _retry_parked(self, stop: asyncio.Event) -> bool:
+        """Read the parked projects and schedule each again (after a fix or an
+        upcaster is deployed, a worker start is what prices them). False while the
+        database cannot be read."""
+        try:
+            async with self.engine.connect() as sa_conn:
+                found = await unpriceable.parked(await raw(sa_conn))
+        except Exception:
+            log.warning("cannot read the parked projects yet", exc_info=True)
+            await wait_event(stop, RETRY_DELAY)
+            return False
+        self.parked = {p.project_id for p in found}
+        for project in found:
+            self.scheduler.retry(project.project_id, project.position)
+        if found:
+            log.warning("%d parked project(s) are tried again", len(found))
+        return True
 
     async def _commit(self, consumer: AIOKafkaConsumer, *, force: bool) -> None:
         now = time.monotonic()

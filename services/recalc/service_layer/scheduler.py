@@ -86,6 +86,13 @@ class Scheduler:
                 self.heavy.add(project)
         self._drain(partition)
 
+    def retry(self, project: str, position: int) -> None:
+        """Advance `project` to `position` again, with no message behind it (a parked
+        project, when the worker starts). Heavy: a parked project goes alone anyway."""
+        if self.pending.get(project, 0) < position:
+            self.pending[project] = position
+        self.heavy.add(project)
+
     def has_work(self) -> bool:
         return bool(self.pending)
 

@@ -26,8 +26,13 @@ one insert, one commit for the lot. Each batch keeps its own
 all-or-nothing answer: the batches are validated in arrival order against the model,
 each from a journal mark, so a refused batch is taken back alone (its request gets
 its 409) and the others go on. If the transaction fails, the whole group is taken
-back and every request of it fails: nothing of the group was appended. The
-guarantees above are unchanged: the group is one append, under the same lock.
+back: nothing of the group was appended. When the database answered the failure
+(a row it refuses, say; `_refused_by_the_database`), each request of the group is
+then tried again alone, in arrival order, so only the culprit fails and the other
+clients' batches are appended as if they had come one by one. When the connection
+failed (lost, timed out, cancelled) the outcome is unknown and nothing is retried:
+every request of the group fails. The guarantees above are unchanged: each group or
+lone retry is one append, under the same lock.
 
 Usually a group is ONE round trip: decided against the model as it stands, sent as
 one statement that commits by itself and only takes effect if the log's head is
@@ -136,7 +141,8 @@ class EventStore:
     ) -> list[Appended]:
         """Append `batch` atomically; duplicates answer their original place.
         Raises RuleViolation (nothing of the batch appended, model unchanged), or the
-        database's error (nothing of the batch's group appended)."""
+        database's error (nothing of the batch appended: when the database refused a
+        group of several, each was tried again alone, and this one failed)."""
         answer: asyncio.Future[list[Appended]] = asyncio.get_running_loop().create_future()
         self._queue.append(Request(batch, actor, now or datetime.now(UTC), answer))
         if self._writer is None:
@@ -207,24 +213,45 @@ class EventStore:
     async def _append_group(self, group: list[Request]) -> None:
         async with self._lock:
             try:
-                outcomes = await self._in_one_statement(group)
-                if outcomes is None:
-                    outcomes = await self._in_a_transaction(group)
+                outcomes = await self._decide_and_insert(group)
             except BaseException as exc:
-                # nothing of the group was appended: every request of it fails
+                # nothing of the group was appended (the model is taken back)
                 await self._discard()
+                if len(group) > 1 and _refused_by_the_database(exc):
+                    await self._one_by_one(group)
+                    return
                 for request in group:
                     _fail(request, exc)
                 if not isinstance(exc, Exception):
                     raise
                 return
-        for request, outcome in zip(group, outcomes, strict=True):
-            if request.answer.done():
-                continue
-            if isinstance(outcome, Exception):
-                request.answer.set_exception(outcome)
-            else:
-                request.answer.set_result(outcome)
+        _answer(group, outcomes)
+
+    async def _decide_and_insert(self, group: list[Request]) -> Outcomes:
+        outcomes = await self._in_one_statement(group)
+        if outcomes is None:
+            outcomes = await self._in_a_transaction(group)
+        return outcomes
+
+    async def _one_by_one(self, group: list[Request]) -> None:
+        """After the database refused a group: each request alone, in order (under
+        the lock, held by the caller), so the refusal falls on the request that
+        caused it. Should the connection fail meanwhile, the requests not yet tried
+        fail with that error (nothing of theirs was appended)."""
+        for i, request in enumerate(group):
+            try:
+                outcomes = await self._decide_and_insert([request])
+            except BaseException as exc:
+                await self._discard()
+                if _refused_by_the_database(exc):
+                    _fail(request, exc)
+                    continue
+                for rest in group[i:]:
+                    _fail(rest, exc)
+                if not isinstance(exc, Exception):
+                    raise
+                return
+            _answer([request], outcomes)
 
     async def _pg(self) -> Any:
         if self._conn is None:
@@ -296,6 +323,25 @@ class EventStore:
 async def _close_quietly(conn: AsyncConnection) -> None:
     with contextlib.suppress(Exception):
         await conn.close()
+
+
+def _refused_by_the_database(exc: BaseException) -> bool:
+    """The server answered with an error: the statement (or transaction) was rolled
+    back and nothing of it committed. Not so for a lost connection, a time-out or a
+    cancellation (classes 08 and 57, or no answer at all): the outcome is unknown."""
+    return isinstance(exc, asyncpg.PostgresError) and not isinstance(
+        exc, asyncpg.PostgresConnectionError | asyncpg.exceptions.OperatorInterventionError
+    )
+
+
+def _answer(group: list[Request], outcomes: Outcomes) -> None:
+    for request, outcome in zip(group, outcomes, strict=True):
+        if request.answer.done():
+            continue
+        if isinstance(outcome, Exception):
+            request.answer.set_exception(outcome)
+        else:
+            request.answer.set_result(outcome)
 
 
 def _fail(request: Request, exc: BaseException) -> None:

@@ -14,8 +14,9 @@ from ledger_store_kit import pending
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.ledger.adapters import event_store
-from services.ledger.adapters.event_store import Appended, EventStore
+from services.ledger.adapters.event_store import Appended, EventStore, Pending
 from services.ledger.domain.errors import RuleViolation
+from shared.events import event_class
 from shared.infra.db import plain_dsn, raw
 from shared.infra.eventlog import read_after
 
@@ -151,7 +152,7 @@ async def test_duplicate_ids_across_batches_of_one_group(
     assert groups == [5, 5, 1, 1]
 
 
-async def test_a_database_failure_fails_the_whole_group_and_restores_the_model(
+async def test_a_row_the_database_refuses_fails_only_its_own_request(
     store: EventStore, fresh_database_url: str, groups: list[int]
 ) -> None:
     await store.append([pending("ProjectCreated", project_id="P", name="P")], "a")
@@ -170,15 +171,80 @@ async def test_a_database_failure_fails_the_whole_group_and_restores_the_model(
         store.append([pending("JobRoleDefined", role_id="R", name="R")], "b"),
         store.append([pending("ProjectCreated", project_id="Q", name="Q")], "c"),
     )
-    assert groups == [1, 2]
-    assert isinstance(innocent, asyncpg.UniqueViolationError)
+    # the group failed as a whole, then each request went again alone
+    assert groups == [1, 2, 1, 1]
+    assert [(a.position, a.stream) for a in innocent] == [(2, "role-R")]
     assert isinstance(culprit, asyncpg.UniqueViolationError)
     m = store.model
-    assert "R" not in m.roles and "Q" not in m.projects
-    assert m.position == 1 and m.versions == {"project-P": 1}
+    assert "R" in m.roles and "Q" not in m.projects
+    assert m.position == 2 and m.versions == {"project-P": 1, "role-R": 1}
     # the store goes on (on a fresh connection)
-    out = await store.append([pending("JobRoleDefined", role_id="R", name="R")], "d")
-    assert (out[0].position, out[0].stream) == (2, "role-R")
+    out = await store.append([pending("JobRoleDefined", role_id="S", name="S")], "d")
+    assert (out[0].position, out[0].stream) == (3, "role-S")
+
+
+def nul_named(type_name: str, index: int = 0, **data: Any) -> Pending:
+    """An event whose data PostgreSQL refuses (U+0000 in a string), past any parsing."""
+    return Pending(index, uuid.uuid4(), event_class(type_name).model_construct(**data), False)
+
+
+async def test_a_nul_in_one_batch_of_a_group_fails_that_batch_alone(
+    store: EventStore, groups: list[int]
+) -> None:
+    await store.append([pending("ProjectCreated", project_id="P", name="P")], "setup")
+    first, bad, third, fourth = await together(
+        store.append([pending("TaskCreated", task_id="T", project_id="P", name="T")], "a"),
+        store.append(
+            [
+                pending("JobRoleDefined", 0, role_id="OK", name="fine"),
+                nul_named("JobRoleDefined", 1, role_id="R", name="a\x00b"),
+            ],
+            "b",
+        ),
+        store.append([pending("CompanyDefined", company_id="C", name="C")], "c"),
+        # depends on the bad batch: refused by the rules when tried alone
+        store.append([pending("UserDefined", user_id="U", name="U", primary_role_id="R")], "d"),
+    )
+    assert groups == [1, 4, 1, 1, 1, 1]
+    assert isinstance(bad, asyncpg.UntranslatableCharacterError)
+    assert isinstance(fourth, RuleViolation) and fourth.code == "unknown_role"
+    assert [(a.position, a.stream) for a in first + third] == [(2, "project-P"), (3, "company-C")]
+    assert await log_of(store.engine) == [
+        (1, "ProjectCreated", "project-P", 1, "setup"),
+        (2, "TaskCreated", "project-P", 2, "a"),
+        (3, "CompanyDefined", "company-C", 1, "c"),
+    ]
+    m = store.model
+    assert "OK" not in m.roles and "R" not in m.roles and "U" not in m.users
+    assert m.position == 3 and m.versions == {"project-P": 2, "company-C": 1}
+    out = await store.append([pending("JobRoleDefined", role_id="R", name="R")], "e")
+    assert [(a.position, a.stream) for a in out] == [(4, "role-R")]
+
+
+async def test_a_lost_connection_fails_the_whole_group_and_is_not_retried(
+    store: EventStore, groups: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await store.append([pending("ProjectCreated", project_id="P", name="P")], "a")
+    real = event_store.decide_group  # the fixture's counting wrapper
+
+    def lost(model: Any, group: list[Any], *args: Any) -> Any:
+        if len(group) > 1:  # applied to the model, then the connection "goes"
+            real(model, group, *args)
+            raise asyncpg.exceptions.ConnectionFailureError("connection lost")
+        return real(model, group, *args)
+
+    monkeypatch.setattr(event_store, "decide_group", lost)
+    one, two = await together(
+        store.append([pending("JobRoleDefined", role_id="R", name="R")], "b"),
+        store.append([pending("CompanyDefined", company_id="C", name="C")], "c"),
+    )
+    assert isinstance(one, asyncpg.PostgresConnectionError)
+    assert isinstance(two, asyncpg.PostgresConnectionError)
+    assert groups == [1, 2]  # no request tried again alone
+    m = store.model
+    assert "R" not in m.roles and "C" not in m.companies
+    assert m.position == 1 and m.versions == {"project-P": 1}
+    assert [p for p, *_ in await log_of(store.engine)] == [1]
 
 
 async def test_groups_stop_at_the_cap(fresh_engine: AsyncEngine, groups: list[int]) -> None:

@@ -17,6 +17,7 @@ from services.recalc.adapters.store import ProjectionStore
 from services.recalc.entrypoints.http import router
 from services.recalc.worker import Worker, run_worker
 from shared.infra.app import compose_app
+from shared.infra.db import work_engine
 from shared.infra.runtime import wait_event, within
 from shared.infra.settings import Settings
 
@@ -43,8 +44,12 @@ async def recalc_lifespan(
     state = RecalcState(engine=engine, store=store, reader=ProjectionReader(store))
     app.state.recalc = state
     stop = asyncio.Event()
+    worker_engine: AsyncEngine | None = None
     if run_worker:
-        state.worker = Worker(settings, engine, store=store)
+        # The reads use `engine` (HTTP time-outs); the worker's transactions may take
+        # longer than a request's statement may, so it has an engine of its own.
+        worker_engine = work_engine(settings.require_database_url(), settings)
+        state.worker = Worker(settings, worker_engine, store=store)
         state.task = asyncio.create_task(_supervise(state.worker, stop), name="recalc-worker")
     try:
         yield
@@ -57,6 +62,8 @@ async def recalc_lifespan(
                 state.task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await state.task
+        if worker_engine is not None:
+            await worker_engine.dispose()
 
 
 async def _supervise(worker: Worker, stop: asyncio.Event) -> None:

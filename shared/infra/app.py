@@ -14,8 +14,8 @@ from fastapi import APIRouter, FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.infra import health
-from shared.infra.db import create_engine
-from shared.infra.http import install_error_handlers
+from shared.infra.db import http_engine
+from shared.infra.http import Guard, install_error_handlers
 from shared.infra.settings import Settings
 
 #: A part of a process: set up on start (state on `app.state`), torn down on stop.
@@ -26,12 +26,14 @@ def compose_app(
     title: str, settings: Settings, routers: Sequence[APIRouter], parts: Sequence[Part]
 ) -> FastAPI:
     """An app serving `routers` and the health routes; its lifespan makes the engine
-    and enters `parts` in order (they stop in reverse order)."""
+    (HTTP time-outs, `http_engine`) and enters `parts` in order (they stop in reverse
+    order). Every answer carries `X-Request-Id`; an unhandled error is JSON (`Guard`)."""
     database_url = settings.require_database_url()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        engine = create_engine(database_url, pool_size=settings.db_pool_size)
+        # the engine of requests: short time-outs (parts with long work make their own)
+        engine = http_engine(database_url, settings)
         app.state.engine = engine
         async with contextlib.AsyncExitStack() as stack:
             stack.push_async_callback(engine.dispose)
@@ -41,6 +43,7 @@ def compose_app(
 
     app = FastAPI(title=title, version="1", lifespan=lifespan)
     install_error_handlers(app)
+    app.add_middleware(Guard)  # X-Request-Id; no unhandled error answers plain text
     app.state.token_secret = settings.require_token_secret()
     app.state.database_url = database_url
     for router in routers:

@@ -5,12 +5,15 @@ Needs `app.state.engine` and `app.state.database_url`.
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from shared.infra.http import json_response
+from shared.infra.http import is_database_unavailable, json_response, unavailable_reason
 from shared.infra.migrate import is_current
 
+log = logging.getLogger(__name__)
 router = APIRouter(tags=["health"])
 
 
@@ -25,7 +28,10 @@ async def readyz(request: Request) -> Response:
     try:
         ready = await is_current(request.app.state.engine, request.app.state.database_url)
     except Exception as exc:  # any failure to ask means "not ready"
-        return json_response({"status": "unavailable", "reason": repr(exc)}, status_code=503)
+        # a short code only: the exception may name hosts, users or paths (logged instead)
+        reason = unavailable_reason(exc) if is_database_unavailable(exc) else "error"
+        log.warning("not ready: %s: %s", type(exc).__name__, exc)
+        return json_response({"status": "unavailable", "reason": reason}, status_code=503)
     if not ready:
         return json_response({"status": "migrations_pending"}, status_code=503)
     return json_response({"status": "ready"})

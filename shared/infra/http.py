@@ -1,4 +1,5 @@
-"""HTTP plumbing shared by both services: the one error shape, and bearer auth.
+"""HTTP plumbing shared by both services: the one error shape, bounded parameters,
+bearer auth, and the last line of defence (`Guard`).
 
 Errors look the same everywhere (api.md):
 `{"error": {"code", "message", "event_index"?, "field"?}}`.
@@ -6,16 +7,61 @@ Errors look the same everywhere (api.md):
 
 from __future__ import annotations
 
+import logging
+import re
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
+import asyncpg
 import orjson
-from fastapi import Depends, FastAPI, Request
+from fastapi import Depends, FastAPI, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.infra.auth import InvalidToken, Principal, verify_token
+
+log = logging.getLogger(__name__)
+
+# --- parameters: what a path or query may hold ------------------------------------
+
+#: An id (`shared.events.types.Id`): what every `{…_id}` path parameter must look like.
+ID_PATTERN = r"^[A-Za-z0-9_.:\-]+$"
+ID_MAX_LENGTH = 200
+#: Positions are PostgreSQL bigints: non-negative and at most 2**63 - 1.
+MAX_POSITION = 2**63 - 1
+
+PathId = Annotated[
+    str, Path(min_length=1, max_length=ID_MAX_LENGTH, pattern=ID_PATTERN, description="an id")
+]
+"""A `{project_id}`, `{hour_id}`, `{billing_record_id}`: 422 `invalid_field` otherwise."""
+
+
+def position_query(description: str) -> Any:
+    """A log position in a query (`after`, `min_position`, `as_of`)."""
+    return Query(ge=0, le=MAX_POSITION, description=description)
+
+
+After = Annotated[int, position_query("the position after which to read")]
+MinPosition = Annotated[
+    int | None, position_query("wait until the projection includes this position")
+]
+AsOf = Annotated[
+    int | None, position_query("answer as the finances stood right after this log position")
+]
+StreamName = Annotated[
+    str | None,
+    Query(min_length=1, max_length=ID_MAX_LENGTH + 50, pattern=ID_PATTERN, description="a stream"),
+]
+EventTypeName = Annotated[
+    str | None,
+    Query(min_length=1, max_length=100, pattern=r"^[A-Za-z][A-Za-z0-9_]*$", description="a type"),
+]
 
 
 class ApiError(Exception):
@@ -55,9 +101,23 @@ def json_response(
     )
 
 
-def error_response(err: ApiError) -> Response:
-    headers = {"WWW-Authenticate": "Bearer"} if err.status == 401 else None
+def error_response(err: ApiError, headers: dict[str, str] | None = None) -> Response:
+    if err.status == 401:
+        headers = {**(headers or {}), "WWW-Authenticate": "Bearer"}
     return json_response(err.body(), status_code=err.status, headers=headers)
+
+
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def _allowed(request: Request) -> str:
+    """Every method some route serves at this path (asked of the routes themselves)."""
+    routes = request.app.router.routes
+    return ", ".join(
+        method
+        for method in _METHODS
+        if any(r.matches({**request.scope, "method": method})[0] == Match.FULL for r in routes)
+    )
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -65,10 +125,14 @@ def install_error_handlers(app: FastAPI) -> None:
         assert isinstance(exc, ApiError)
         return error_response(exc)
 
-    async def on_http_error(_: Request, exc: Exception) -> Response:
+    async def on_http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        return error_response(ApiError(exc.status_code, code, str(exc.detail)))
+        # a 405 carries `Allow` (Starlette names the first matching route's methods only)
+        headers = dict(exc.headers) if exc.headers else None
+        if exc.status_code == 405:
+            headers = {**(headers or {}), "Allow": _allowed(request)}
+        return error_response(ApiError(exc.status_code, code, str(exc.detail)), headers)
 
     async def on_validation_error(_: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
@@ -108,3 +172,152 @@ def require(scope: str) -> Callable[[Request], Awaitable[Principal]]:
 
 
 Caller = Annotated[Principal, Depends(principal)]
+
+
+# --- the database is unavailable: one 503 for every route ---------------------------
+
+# What "the database cannot be reached in time" looks like from asyncpg and SQLAlchemy:
+# refused or missing (OSError: ConnectionRefusedError; FileNotFoundError for a Unix
+# socket), no answer within the connect or command time-out (TimeoutError), starting
+# up, shutting down or a cancelled statement (OperatorInterventionError: CannotConnectNow,
+# AdminShutdown, QueryCanceled), a connection that broke (PostgresConnectionError,
+# InterfaceError), too many connections, no pooled connection in time (pool TimeoutError).
+_UNAVAILABLE: tuple[type[BaseException], ...] = (
+    OSError,
+    TimeoutError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.OperatorInterventionError,
+    asyncpg.InterfaceError,
+    asyncpg.TooManyConnectionsError,
+    PoolTimeoutError,
+)
+# Failures before anything was sent: a write surely did not happen.
+_NOT_SENT: tuple[type[BaseException], ...] = (
+    ConnectionRefusedError,
+    FileNotFoundError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.TooManyConnectionsError,
+    PoolTimeoutError,
+)
+
+
+def _causes(exc: BaseException) -> list[BaseException]:
+    """`exc`, what a SQLAlchemy DBAPIError wraps, and their causes (a few levels)."""
+    out: list[BaseException] = []
+    todo: list[BaseException | None] = [exc]
+    while todo and len(out) < 8:
+        e = todo.pop(0)
+        if e is None or any(e is seen for seen in out):
+            continue
+        out.append(e)
+        if isinstance(e, DBAPIError):
+            todo.append(e.orig)
+        todo.append(e.__cause__)
+    return out
+
+
+def is_database_unavailable(exc: BaseException) -> bool:
+    """True when `exc` says the database could not be reached or did not answer in time."""
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    return any(isinstance(e, _UNAVAILABLE) for e in _causes(exc))
+
+
+def unavailable_reason(exc: BaseException) -> str:
+    """A short, safe code for why (no repr, no addresses)."""
+    causes = _causes(exc)
+    if any(isinstance(e, (TimeoutError, PoolTimeoutError)) for e in causes):
+        return "database_timeout"
+    if any(isinstance(e, asyncpg.CannotConnectNowError) for e in causes):
+        return "database_starting"
+    return "database_unreachable"
+
+
+def database_unavailable(exc: BaseException, *, write: bool = False) -> ApiError:
+    """The 503 for `exc` (see `is_database_unavailable`). For a write, the message says
+    whether it may have happened: a failure before anything was sent means it did not;
+    a time-out or a broken connection after the statement went out leaves it unknown."""
+    if not write:
+        return ApiError(503, "database_unavailable", "the database is unavailable; retry later")
+    if any(isinstance(e, _NOT_SENT) for e in _causes(exc)):
+        return ApiError(
+            503, "database_unavailable", "the database is unavailable; nothing was appended"
+        )
+    return ApiError(
+        503,
+        "database_unavailable",
+        "the database did not answer in time; the append may or may not have been made."
+        " Retrying with the same event_id is safe: if it went through, the retry is"
+        " answered as a duplicate",
+    )
+
+
+# --- the last line of defence -------------------------------------------------------
+
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
+
+
+def request_id_of(scope: Scope) -> str:
+    """The caller's `X-Request-Id` when it is sane, else a new one."""
+    for name, value in scope.get("headers", ()):
+        if name == b"x-request-id":
+            text: str = value.decode("latin-1")
+            if _REQUEST_ID.match(text):
+                return text
+            break
+    return uuid.uuid4().hex
+
+
+class Guard:
+    """Pure ASGI middleware, outermost but for Starlette's own: every response carries
+    `X-Request-Id`; an error no handler took becomes a JSON answer (503
+    `database_unavailable` when the database is at fault, else 500 `internal_error`),
+    logged with its traceback and the request id, and NOT re-raised, so the server
+    keeps the connection open (Starlette's `Exception` handler re-raises after
+    answering, and uvicorn then drops the connection)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        rid = request_id_of(scope)
+        scope.setdefault("state", {})["request_id"] = rid
+        header = (b"x-request-id", rid.encode("ascii"))
+        started = False
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                message = {**message, "headers": [*message.get("headers", ()), header]}
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        except Exception as exc:
+            method, path = scope.get("method", ""), scope.get("path", "")
+            if is_database_unavailable(exc):
+                log.warning(
+                    "request %s %s %s: database unavailable (%s: %s)",
+                    rid, method, path, type(exc).__name__, exc,
+                )  # fmt: skip
+                err = database_unavailable(exc)
+            else:
+                log.error("request %s %s %s failed", rid, method, path, exc_info=exc)
+                err = ApiError(500, "internal_error", "internal error; see the server log")
+            if started:  # too late for an answer of ours; the server closes the connection
+                return
+            body = err.body()
+            body["error"]["request_id"] = rid
+            data = orjson.dumps(body)
+            headers = [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(data)).encode()),
+            ]
+            await send_with_id(
+                {"type": "http.response.start", "status": err.status, "headers": headers}
+            )
+            await send_with_id({"type": "http.response.body", "body": data})

@@ -32,6 +32,15 @@ class Settings(BaseSettings):
     consumer_group: str = "tally-recalc"
     max_body_bytes: int = 5 * 1024 * 1024
     db_pool_size: int = 10
+    db_connect_timeout: float = Field(
+        default=2.0, gt=0, description="seconds to open a database connection"
+    )
+    db_command_timeout: float = Field(
+        default=2.0, gt=0, description="seconds one statement may take, on HTTP-serving paths"
+    )
+    db_pool_timeout: float = Field(
+        default=2.0, gt=0, description="seconds to wait for a pooled connection"
+    )
     log_level: str = "INFO"
 
     @field_validator("token_secret")

@@ -13,10 +13,8 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-import asyncpg
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from sqlalchemy.exc import DBAPIError
 
 from services.ledger.adapters.event_store import Appended, EventStore, Pending
 from services.ledger.domain.errors import RuleViolation
@@ -32,20 +30,21 @@ from shared.events.types import Id, RecalcScope
 from shared.infra.auth import Principal
 from shared.infra.db import raw
 from shared.infra.eventlog import read_after
-from shared.infra.http import ApiError, json_response, principal, require
+from shared.infra.http import (
+    After,
+    ApiError,
+    EventTypeName,
+    PathId,
+    StreamName,
+    database_unavailable,
+    is_database_unavailable,
+    json_response,
+    principal,
+    require,
+)
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["ledger"])
-
-
-# what "the database is unreachable" looks like from asyncpg and SQLAlchemy
-_UNAVAILABLE = (
-    OSError,
-    TimeoutError,
-    asyncpg.PostgresConnectionError,
-    asyncpg.InterfaceError,
-    asyncpg.CannotConnectNowError,
-)
 
 
 @dataclass
@@ -62,17 +61,16 @@ def _state(request: Request) -> LedgerState:
 
 
 @contextlib.asynccontextmanager
-async def database_errors() -> AsyncIterator[None]:
-    """503 when the database cannot be reached; the append was not made."""
+async def database_errors(*, write: bool = False) -> AsyncIterator[None]:
+    """503 when the database cannot be reached or does not answer in time; for a
+    `write` (an append) the message says whether it may have happened."""
     try:
         yield
-    except _UNAVAILABLE as exc:
-        log.warning("database unavailable: %r", exc)
-        raise ApiError(503, "database_unavailable", "the database is unreachable") from exc
-    except DBAPIError as exc:
-        if exc.connection_invalidated or isinstance(exc.orig, _UNAVAILABLE):
-            raise ApiError(503, "database_unavailable", "the database is unreachable") from exc
-        raise
+    except Exception as exc:
+        if not is_database_unavailable(exc):
+            raise
+        log.warning("database unavailable: %s: %s", type(exc).__name__, exc)
+        raise database_unavailable(exc, write=write) from exc
 
 
 def _refused(exc: RuleViolation) -> ApiError:
@@ -80,7 +78,7 @@ def _refused(exc: RuleViolation) -> ApiError:
 
 
 async def _append(state: LedgerState, batch: list[Pending], who: Principal) -> list[Appended]:
-    async with database_errors():
+    async with database_errors(write=True):
         return await state.store.append(batch, who.subject)
 
 
@@ -108,14 +106,14 @@ async def post_events(request: Request, who: Annotated[Principal, Depends(caller
 async def get_events(
     request: Request,
     _: Annotated[Principal, Depends(require("audit:read"))],
-    after: Annotated[int, Query(ge=0)] = 0,
+    after: After = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    stream: str | None = None,
-    type: str | None = None,
+    stream: StreamName = None,
+    type: EventTypeName = None,
 ) -> Any:
     """The log in position order, for audits and for catching up."""
     store = _state(request).store
-    async with database_errors(), store.engine.connect() as conn:
+    async with store.engine.connect() as conn:
         events = await read_after(
             await raw(conn), after, limit, stream=stream, types=[type] if type else None
         )
@@ -170,7 +168,7 @@ async def _request_recalculation(
 
 @router.post("/v1/projects/{project_id}/recalculate", status_code=202)
 async def recalculate_project(
-    project_id: str,
+    project_id: PathId,
     request: Request,
     who: Annotated[Principal, Depends(require("finance:recalculate"))],
 ) -> Any:

@@ -20,14 +20,12 @@ from services.recalc.service_layer import asof
 from services.recalc.service_layer.history import hour_history
 from shared.infra import eventlog
 from shared.infra.db import raw
-from shared.infra.http import ApiError, require
+from shared.infra.http import ApiError, AsOf, PathId, require
+
+__all__ = ["AsOf", "router"]
 
 router = APIRouter(tags=["audit"], dependencies=[Depends(require("audit:read"))])
 
-AsOf = Annotated[
-    int | None,
-    Query(ge=0, description="answer as the finances stood right after this log position"),
-]
 WaitMs = Annotated[int, Query(ge=0, le=60_000, description="how long to wait for the log")]
 
 
@@ -85,8 +83,8 @@ async def record_as_of(
 @router.get("/v1/projects/{project_id}/hours/{hour_id}/history")
 async def hour_pricing_history(
     request: Request,
-    project_id: str,
-    hour_id: str,
+    project_id: PathId,
+    hour_id: PathId,
     as_of: AsOf = None,
     wait_ms: WaitMs = 5000,
 ) -> dict[str, Any]:

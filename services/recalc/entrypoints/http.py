@@ -29,7 +29,7 @@ from services.recalc.entrypoints.waiting import poll_until
 from services.recalc.service_layer import asof
 from shared.infra.auth import Principal
 from shared.infra.db import raw
-from shared.infra.http import ApiError, require
+from shared.infra.http import ApiError, MinPosition, PathId, require
 
 __all__ = ["money", "rate", "router"]
 
@@ -46,9 +46,6 @@ router = APIRouter()
 _finance = APIRouter(tags=["finances"], dependencies=[Depends(_reader_scope)])
 
 
-MinPosition = Annotated[
-    int | None, Query(ge=0, description="wait until the projection includes this position")
-]
 WaitMs = Annotated[int, Query(ge=0, le=60_000, description="how long to wait for min_position")]
 
 
@@ -110,7 +107,7 @@ async def _project_row(
 @_finance.get("/v1/projects/{project_id}/finances")
 async def project_finances(
     request: Request,
-    project_id: str,
+    project_id: PathId,
     min_position: MinPosition = None,
     as_of: audit.AsOf = None,
     wait_ms: WaitMs = 5000,
@@ -151,7 +148,7 @@ async def _project_lines(
 @_finance.get("/v1/projects/{project_id}/tasks")
 async def project_tasks(
     request: Request,
-    project_id: str,
+    project_id: PathId,
     min_position: MinPosition = None,
     as_of: audit.AsOf = None,
     wait_ms: WaitMs = 5000,
@@ -162,7 +159,7 @@ async def project_tasks(
 @_finance.get("/v1/projects/{project_id}/hours")
 async def project_hours(
     request: Request,
-    project_id: str,
+    project_id: PathId,
     min_position: MinPosition = None,
     as_of: audit.AsOf = None,
     wait_ms: WaitMs = 5000,
@@ -173,7 +170,7 @@ async def project_hours(
 @_finance.get("/v1/billing-records/{billing_record_id}")
 async def billing_record(
     request: Request,
-    billing_record_id: str,
+    billing_record_id: PathId,
     min_position: MinPosition = None,
     as_of: audit.AsOf = None,
     wait_ms: WaitMs = 5000,

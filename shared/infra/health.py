@@ -10,7 +10,8 @@ import logging
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from shared.infra.http import is_database_unavailable, json_response, unavailable_reason
+from shared.infra.dberrors import is_database_unavailable, unavailable_reason
+from shared.infra.http import json_response
 from shared.infra.migrate import is_current
 
 log = logging.getLogger(__name__)

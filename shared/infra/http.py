@@ -13,18 +13,16 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
-import asyncpg
 import orjson
 from fastapi import Depends, FastAPI, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
-from sqlalchemy.exc import DBAPIError
-from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.infra.auth import InvalidToken, Principal, verify_token
+from shared.infra.dberrors import is_database_unavailable, nothing_sent
 
 log = logging.getLogger(__name__)
 
@@ -176,62 +174,6 @@ Caller = Annotated[Principal, Depends(principal)]
 
 # --- the database is unavailable: one 503 for every route ---------------------------
 
-# What "the database cannot be reached in time" looks like from asyncpg and SQLAlchemy:
-# refused or missing (OSError: ConnectionRefusedError; FileNotFoundError for a Unix
-# socket), no answer within the connect or command time-out (TimeoutError), starting
-# up, shutting down or a cancelled statement (OperatorInterventionError: CannotConnectNow,
-# AdminShutdown, QueryCanceled), a connection that broke (PostgresConnectionError,
-# InterfaceError), too many connections, no pooled connection in time (pool TimeoutError).
-_UNAVAILABLE: tuple[type[BaseException], ...] = (
-    OSError,
-    TimeoutError,
-    asyncpg.PostgresConnectionError,
-    asyncpg.OperatorInterventionError,
-    asyncpg.InterfaceError,
-    asyncpg.TooManyConnectionsError,
-    PoolTimeoutError,
-)
-# Failures before anything was sent: a write surely did not happen.
-_NOT_SENT: tuple[type[BaseException], ...] = (
-    ConnectionRefusedError,
-    FileNotFoundError,
-    asyncpg.CannotConnectNowError,
-    asyncpg.TooManyConnectionsError,
-    PoolTimeoutError,
-)
-
-
-def _causes(exc: BaseException) -> list[BaseException]:
-    """`exc`, what a SQLAlchemy DBAPIError wraps, and their causes (a few levels)."""
-    out: list[BaseException] = []
-    todo: list[BaseException | None] = [exc]
-    while todo and len(out) < 8:
-        e = todo.pop(0)
-        if e is None or any(e is seen for seen in out):
-            continue
-        out.append(e)
-        if isinstance(e, DBAPIError):
-            todo.append(e.orig)
-        todo.append(e.__cause__)
-    return out
-
-
-def is_database_unavailable(exc: BaseException) -> bool:
-    """True when `exc` says the database could not be reached or did not answer in time."""
-    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
-        return True
-    return any(isinstance(e, _UNAVAILABLE) for e in _causes(exc))
-
-
-def unavailable_reason(exc: BaseException) -> str:
-    """A short, safe code for why (no repr, no addresses)."""
-    causes = _causes(exc)
-    if any(isinstance(e, (TimeoutError, PoolTimeoutError)) for e in causes):
-        return "database_timeout"
-    if any(isinstance(e, asyncpg.CannotConnectNowError) for e in causes):
-        return "database_starting"
-    return "database_unreachable"
-
 
 def database_unavailable(exc: BaseException, *, write: bool = False) -> ApiError:
     """The 503 for `exc` (see `is_database_unavailable`). For a write, the message says
@@ -239,7 +181,7 @@ def database_unavailable(exc: BaseException, *, write: bool = False) -> ApiError
     a time-out or a broken connection after the statement went out leaves it unknown."""
     if not write:
         return ApiError(503, "database_unavailable", "the database is unavailable; retry later")
-    if any(isinstance(e, _NOT_SENT) for e in _causes(exc)):
+    if nothing_sent(exc):
         return ApiError(
             503, "database_unavailable", "the database is unavailable; nothing was appended"
         )

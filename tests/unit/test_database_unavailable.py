@@ -7,7 +7,8 @@ import pytest
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
-from shared.infra.http import database_unavailable, is_database_unavailable, unavailable_reason
+from shared.infra.dberrors import is_database_unavailable, unavailable_reason
+from shared.infra.http import database_unavailable
 
 
 def wrapped(orig: Exception, **kw: bool) -> DBAPIError:

@@ -29,6 +29,7 @@ from shared.events import FinancesRecalculationRequested, envelope_dict
 from shared.events.types import Id, RecalcScope
 from shared.infra.auth import Principal
 from shared.infra.db import raw
+from shared.infra.dberrors import is_database_unavailable
 from shared.infra.eventlog import read_after
 from shared.infra.http import (
     After,
@@ -37,7 +38,6 @@ from shared.infra.http import (
     PathId,
     StreamName,
     database_unavailable,
-    is_database_unavailable,
     json_response,
     principal,
     require,

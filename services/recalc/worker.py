@@ -21,7 +21,6 @@ from services.recalc.adapters.store import ProjectionStore
 from services.recalc.service_layer.advance import Advancer
 from services.recalc.service_layer.isolation import Isolated, advance_isolating
 from services.recalc.service_layer.scheduler import Batch, Notice, Scheduler, parse_notice
-from shared.infra.db import raw
 from shared.infra.dberrors import is_transient
 from shared.infra.runtime import release_memory, wait_event
 from shared.infra.settings import Settings
@@ -48,10 +47,12 @@ class Worker:
         *,
         advancer: Advancer | None = None,
         store: ProjectionStore | None = None,
+        parking: unpriceable.ParkedList | None = None,
     ) -> None:
         self.settings = settings
         self.engine = engine
         self.advancer = advancer or Advancer(store or ProjectionStore())
+        self.parking = parking or unpriceable.ParkedList(engine, self.advancer.store.schema)
         self.scheduler = Scheduler()
         self._paused = False
         self._last_commit = 0.0
@@ -151,15 +152,8 @@ class Worker:
         released = sorted(outcome.advanced & parked)
         if not outcome.failed and not released:
             return
-        async with self.engine.connect() as sa_conn:
-            conn = await raw(sa_conn)
-            async with conn.transaction():
-                for project_id, exc in sorted(outcome.failed.items()):
-                    error = unpriceable.describe(exc)
-                    await unpriceable.park(
-                        conn, project_id, upto, self.advancer.store.schema, error
-                    )
-                await unpriceable.release(conn, released)
+        errors = {p: unpriceable.describe(exc) for p, exc in outcome.failed.items()}
+        await self.parking.settle(errors, released, upto)
         for project_id, exc in outcome.failed.items():
             log.error(
                 "project %s cannot be priced up to position %d; parked (other projects go on)",
@@ -177,8 +171,7 @@ class Worker:
         upcaster is deployed, a worker start is what prices them). False while the
         database cannot be read."""
         try:
-            async with self.engine.connect() as sa_conn:
-                found = await unpriceable.parked(await raw(sa_conn))
+            found = await self.parking.read()
         except Exception:
             log.warning("cannot read the parked projects yet", exc_info=True)
             await wait_event(stop, RETRY_DELAY)

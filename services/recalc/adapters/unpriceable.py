@@ -10,6 +10,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from shared.infra.db import raw
+
 #: an error is kept to this many characters (its type and message, never a value dump)
 MAX_ERROR = 500
 
@@ -86,3 +90,24 @@ async def parked_one(conn: Any, project_id: str) -> Unpriceable | None:
         f"SELECT {_COLUMNS} FROM unpriceable_projects WHERE project_id = $1", project_id
     )
     return None if row is None else Unpriceable(*row)
+
+
+class ParkedList:
+    """The list as the worker uses it: read it at start, and settle each batch (park
+    what failed alone, release what was priced again) in one transaction."""
+
+    def __init__(self, engine: AsyncEngine, schema: str) -> None:
+        self.engine = engine
+        self.schema = schema
+
+    async def read(self) -> list[Unpriceable]:
+        async with self.engine.connect() as sa_conn:
+            return await parked(await raw(sa_conn))
+
+    async def settle(self, failed: dict[str, str], released: list[str], upto: int) -> None:
+        async with self.engine.connect() as sa_conn:
+            conn = await raw(sa_conn)
+            async with conn.transaction():
+                for project_id, error in sorted(failed.items()):
+                    await park(conn, project_id, upto, self.schema, error)
+                await release(conn, released)

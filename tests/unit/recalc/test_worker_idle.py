@@ -24,6 +24,14 @@ class _Advancer:
         return set(projects)
 
 
+class _NothingParked:
+    async def read(self) -> list[Any]:
+        return []
+
+    async def settle(self, failed: dict[str, str], released: list[str], upto: int) -> None:
+        raise AssertionError("nothing fails here")
+
+
 class _Cycle:
     def __init__(self) -> None:
         self.me = self
@@ -47,7 +55,12 @@ async def test_the_worker_releases_memory_once_per_idle_spell(
     monkeypatch.setattr(worker_module, "release_memory", lambda: released.append(1))
     monkeypatch.setattr(worker_module, "RELEASE_AFTER_IDLE", 0.05)
     advancer = _Advancer()
-    w = worker_module.Worker(Settings(), engine=None, advancer=advancer)  # type: ignore[arg-type]
+    w = worker_module.Worker(
+        Settings(),
+        engine=None,  # type: ignore[arg-type]
+        advancer=advancer,  # type: ignore[arg-type]
+        parking=_NothingParked(),  # type: ignore[arg-type]
+    )
     stop = asyncio.Event()
 
     await w._work_once(stop)

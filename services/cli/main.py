@@ -23,6 +23,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "token": ("services.cli.admin", "token", "mint API tokens: tally token create --scope …"),
     "replay": ("services.cli.replay", "main", "rebuild projections from the log and compare"),
     "audit": ("services.cli.audit", "main", "a project's finances as of a log position"),
+    "status": ("services.cli.status", "main", "log head, relays, projects parked as unpriceable"),
 }
 
 

@@ -58,6 +58,8 @@ async def run(database_url: str, args: argparse.Namespace) -> int:
             f" {replayer.projects} projects written in {report.write_seconds:.2f}s"
         )
         await replayer.compare(conn, wait_seconds=args.wait)
+        for project_id, error in sorted(report.unpriceable.items()):
+            print(f"project {project_id}: cannot be priced ({error}); left out of the rebuild")
         for project_id in report.behind:
             print(f"project {project_id}: live projection has not reached {report.position} yet")
         for project_id, diffs in sorted(report.differences.items()):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from services.recalc.adapters.store import ProjectionStore
+from services.recalc.adapters.unpriceable import Unpriceable, parked_one
 
 
 class ProjectionReader:
@@ -48,9 +49,23 @@ class ProjectionReader:
         )
 
     async def project(self, conn: Any, project_id: str) -> Any:
+        """The project's row, with `unpriceable`: the error that parked it while it
+        holds the project back (see `unpriceable`), else null."""
         return await conn.fetchrow(
-            f"SELECT * FROM {self.store.table('projects')} WHERE project_id = $1", project_id
+            f"SELECT p.*, (SELECT u.error FROM unpriceable_projects u"
+            " WHERE u.project_id = p.project_id AND u.position > p.applied_position)"
+            f" AS unpriceable FROM {self.store.table('projects')} p WHERE p.project_id = $1",
+            project_id,
         )
+
+    async def unpriceable(self, conn: Any, project_id: str) -> Unpriceable | None:
+        """The project's parked record (adapters.unpriceable) while the projection has
+        not got past the position that failed; None otherwise."""
+        found = await parked_one(conn, project_id)
+        if found is None:
+            return None
+        applied = await self.applied_position(conn, project_id) or 0
+        return found if applied < found.position else None
 
     async def tasks(self, conn: Any, project_id: str) -> list[Any]:
         return list(

@@ -15,6 +15,7 @@ from fastapi import APIRouter, Depends, Query, Request
 
 from services.recalc.domain.book import FinanceBook
 from services.recalc.entrypoints.bodies import hours, money, rate
+from services.recalc.entrypoints.errors import pricing_errors
 from services.recalc.entrypoints.waiting import poll_until
 from services.recalc.service_layer import asof
 from services.recalc.service_layer.history import hour_history
@@ -60,7 +61,8 @@ async def project_book(request: Request, project_id: str, as_of: int, wait_ms: i
     """The replayed book holding `project_id` as of `as_of`; 404 before it existed."""
     await wait_for_log(request, as_of, wait_ms)
     async with log_connection(request) as conn:
-        book = await asof.book_as_of(conn, project_id, as_of)
+        with pricing_errors(project_id, as_of):
+            book = await asof.book_as_of(conn, project_id, as_of)
     if project_id not in book.projects:
         raise not_found("project", project_id, as_of)
     return book
@@ -73,7 +75,10 @@ async def record_as_of(
     await wait_for_log(request, as_of, wait_ms)
     async with log_connection(request) as conn:
         project_id = await asof.record_project_as_of(conn, record_id, as_of)
-        book = None if project_id is None else await asof.book_as_of(conn, project_id, as_of)
+        book = None
+        if project_id is not None:
+            with pricing_errors(project_id, as_of):
+                book = await asof.book_as_of(conn, project_id, as_of)
     row = None if book is None else asof.record_row(book, record_id)
     if row is None:
         raise not_found("billing record", record_id, as_of)
@@ -94,7 +99,8 @@ async def hour_pricing_history(
         upto = as_of if as_of is not None else await eventlog.head(conn)
     await wait_for_log(request, upto, wait_ms)
     async with log_connection(request) as conn:
-        pricings = await hour_history(conn, project_id, hour_id, upto)
+        with pricing_errors(project_id, upto):
+            pricings = await hour_history(conn, project_id, hour_id, upto)
     if not pricings:
         raise not_found("hour entry", hour_id, upto)
     return {

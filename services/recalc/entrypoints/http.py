@@ -25,6 +25,7 @@ from services.recalc.entrypoints.bodies import (
     record_body,
     tasks_body,
 )
+from services.recalc.entrypoints.errors import unpriceable_error
 from services.recalc.entrypoints.waiting import poll_until
 from services.recalc.service_layer import asof
 from shared.infra.auth import Principal
@@ -71,7 +72,12 @@ async def _wait_for(
         async with _connection(request) as (conn, reader):
             project_id = await project_of(conn, reader)
             if project_id is not None:
-                return bool(await reader.includes(conn, project_id, min_position))
+                if await reader.includes(conn, project_id, min_position):
+                    return True
+                parked = await reader.unpriceable(conn, project_id)
+                if parked is not None:
+                    raise unpriceable_error(project_id, parked.applied_position, parked.error)
+                return False
             # the log has it and nothing names the resource: a 404 follows
             return int(await conn.fetchval("SELECT position FROM log_head")) >= min_position
 
@@ -99,6 +105,11 @@ async def _project_row(
     await _wait_for(request, project_of, min_position, wait_ms)
     async with _connection(request) as (conn, reader):
         row = await reader.project(conn, project_id)
+        parked = await reader.unpriceable(conn, project_id) if row is None else None
+    if row is not None and row["unpriceable"] is not None:
+        raise unpriceable_error(project_id, row["applied_position"], row["unpriceable"])
+    if parked is not None:
+        raise unpriceable_error(project_id, parked.applied_position, parked.error)
     if row is None:
         raise _not_found("project", project_id)
     return row, reader
@@ -189,6 +200,9 @@ async def billing_record(
     async with _connection(request) as (conn, reader):
         row = await reader.record(conn, billing_record_id)
         position = None if row is None else await reader.applied_position(conn, row["project_id"])
+        parked = None if row is None else await reader.unpriceable(conn, row["project_id"])
+    if parked is not None:
+        raise unpriceable_error(parked.project_id, parked.applied_position, parked.error)
     if row is None:
         raise _not_found("billing record", billing_record_id)
     return record_body(row, position)

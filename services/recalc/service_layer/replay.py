@@ -52,6 +52,8 @@ class Report:
     write_seconds: float = 0.0
     differences: dict[str, list[Difference]] = field(default_factory=dict)
     behind: list[str] = field(default_factory=list)  # live projects not yet at `position`
+    #: projects pricing could not apply, left out of the rebuild and of the comparison
+    unpriceable: dict[str, str] = field(default_factory=dict)
     swapped_to: str | None = None  # the old schema's new name, after a swap
 
     @property
@@ -96,6 +98,7 @@ class Replayer:
         self.position = upto
         self.projects = sum(r.projects for r in results)
         report = self.report
+        report.unpriceable = {p: e for r in results for p, e in r.unpriceable}
         report.position = upto
         report.events = upto  # positions are gap-free: the whole log up to `upto`
         # Shards overlap: the rebuild's time is the slowest shard's, split as it was.
@@ -112,13 +115,16 @@ class Replayer:
         deadline = time.monotonic() + wait_seconds
         while True:
             behind = await behind_projects(conn, LIVE, NEXT, self.position)
+            behind -= self.report.unpriceable.keys()
             if not behind or time.monotonic() >= deadline:
                 break
             await _sleep(0.2)
         self.report.behind = sorted(behind)
         differences = await compare(conn, LIVE, NEXT)
         self.report.differences = {
-            pid: diffs for pid, diffs in differences.items() if pid not in behind
+            pid: diffs
+            for pid, diffs in differences.items()
+            if pid not in behind and pid not in self.report.unpriceable
         }
         return self.report
 

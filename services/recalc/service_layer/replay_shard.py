@@ -16,10 +16,13 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
+from services.recalc.adapters.unpriceable import describe
 from services.recalc.domain.book import FinanceBook
 from services.recalc.service_layer.asof import reference_as_of
 from services.recalc.service_layer.replay_copy import copy_projects
-from shared.events import project_of_stream
+from shared.events import RecordedEvent, TaskMoved, project_of_stream
 from shared.infra import eventlog
 
 
@@ -39,6 +42,8 @@ class ShardResult:
     rows: int
     read_seconds: float  # reading, decoding and applying
     write_seconds: float
+    #: projects pricing could not apply (project id, error), left out of the rebuild
+    unpriceable: tuple[tuple[str, str], ...] = ()
 
 
 class _Groups:
@@ -114,6 +119,7 @@ async def rebuild_shard(conn: Any, job: ShardJob) -> tuple[FinanceBook, ShardRes
     """Replay the shard's streams up to `job.upto` and COPY its projects to `job.schema`."""
     started = time.perf_counter()
     book = FinanceBook(await reference_as_of(conn, job.upto), quiet=True)
+    failed: dict[str, str] = {}  # projects that cannot be priced, with why
     streams = list(job.streams)
     after, events = 0, 0
     apply, decode = book.apply, eventlog.decode_row
@@ -125,7 +131,13 @@ async def rebuild_shard(conn: Any, job: ShardJob) -> tuple[FinanceBook, ShardRes
         while streams and after < job.upto:
             rows = await conn.fetch(_SQL, after, job.upto, streams, job.batch)
             for row in rows:
-                apply(decode(row))
+                try:
+                    event = decode(row)
+                    if failed and _blocked(event, failed, book):
+                        continue
+                    apply(event)
+                except Exception as exc:
+                    _fail(book, row[2], row_target(row), failed, exc)
             events += len(rows)
             if len(rows) < job.batch:
                 break
@@ -136,7 +148,7 @@ async def rebuild_shard(conn: Any, job: ShardJob) -> tuple[FinanceBook, ShardRes
     read_seconds = time.perf_counter() - started
     started = time.perf_counter()
     owned = {project_of_stream(s) for s in streams}
-    project_ids = sorted(p for p in book.projects if p in owned)
+    project_ids = sorted(p for p in book.projects if p in owned and p not in failed)
     rows_written = await copy_projects(conn, job.schema, book, project_ids, job.upto)
     result = ShardResult(
         events=events,
@@ -144,8 +156,43 @@ async def rebuild_shard(conn: Any, job: ShardJob) -> tuple[FinanceBook, ShardRes
         rows=rows_written,
         read_seconds=read_seconds,
         write_seconds=time.perf_counter() - started,
+        unpriceable=tuple(sorted(failed.items())),
     )
     return book, result
+
+
+def row_target(row: Any) -> str | None:
+    """The project a task move (as a raw row) moves into, else None."""
+    if row[4] != "TaskMoved":
+        return None
+    target = orjson.loads(row[6]).get("to_project_id")
+    return target if isinstance(target, str) else None
+
+
+def _blocked(event: RecordedEvent, failed: dict[str, str], book: FinanceBook) -> bool:
+    """Skip the events of a project that failed; a task move touching one fails its
+    other side too (a live worker advances both sides of a move together)."""
+    owner = project_of_stream(event.stream)
+    if owner in failed:
+        return True
+    if isinstance(event.data, TaskMoved) and event.data.to_project_id in failed:
+        if owner is not None:
+            failed[owner] = failed[event.data.to_project_id]
+            book.drop(owner)
+        return True
+    return False
+
+
+def _fail(
+    book: FinanceBook, stream: str, target: str | None, failed: dict[str, str], exc: Exception
+) -> None:
+    """The event of `stream` (moving a task into `target`) cannot be applied: its
+    projects leave the rebuild, as a live worker parks them (isolation.py)."""
+    error = describe(exc)
+    for project_id in (project_of_stream(stream), target):
+        if project_id is not None:
+            failed[project_id] = error
+            book.drop(project_id)
 
 
 async def _run(job: ShardJob) -> ShardResult:

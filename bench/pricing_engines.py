@@ -1,6 +1,7 @@
 """Which columnar engine prices many hour entries (issue 9, item 3)? A measurement.
 
-Run: `.venv/bin/python -m bench.pricing_engines [--entries N] [--rounds N] [--no-db]`.
+Run: `.venv/bin/pip install -e ".[study]"` (polars, DuckDB), then
+`.venv/bin/python -m bench.pricing_engines [--entries N] [--rounds N] [--no-db]`.
 
 One synthetic project shaped like the bench's big one (100,000 entries, 20 tasks, a
 few dozen users and roles, rate tables of one to four periods each, with gaps, open

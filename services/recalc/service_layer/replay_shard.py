@@ -148,7 +148,14 @@ async def rebuild_shard(conn: Any, job: ShardJob) -> tuple[FinanceBook, ShardRes
     read_seconds = time.perf_counter() - started
     started = time.perf_counter()
     owned = {project_of_stream(s) for s in streams}
-    project_ids = sorted(p for p in book.projects if p in owned and p not in failed)
+    project_ids = []
+    for project_id in sorted(p for p in book.projects if p in owned and p not in failed):
+        try:  # a quiet book sums only now: a total past what pricing carries fails here
+            book.totals(project_id)
+        except Exception as exc:
+            _fail(book, f"project-{project_id}", None, failed, exc)
+            continue
+        project_ids.append(project_id)
     rows_written = await copy_projects(conn, job.schema, book, project_ids, job.upto)
     result = ShardResult(
         events=events,

@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install run test lint typecheck unit integration e2e bench bench-quick clean
+.PHONY: install run test lint typecheck unit integration e2e bench bench-quick chaos clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,8 +18,8 @@ run: install
 	$(BIN)/tally dev
 
 lint: install
-	$(BIN)/ruff check services shared tests bench
-	$(BIN)/ruff format --check services shared tests bench
+	$(BIN)/ruff check services shared tests bench chaos
+	$(BIN)/ruff format --check services shared tests bench chaos
 
 typecheck: install
 	$(BIN)/mypy services shared
@@ -41,6 +41,10 @@ bench: install
 
 bench-quick: install
 	$(BIN)/python -m bench --quick
+
+# make chaos [MINUTES=2] [ARGS="--seed 3 --out /tmp/R.md"]: faults under load, RELIABILITY.md
+chaos: install
+	$(BIN)/python -m chaos --minutes $(or $(MINUTES),10) $(ARGS)
 
 clean:
 	rm -rf $(VENV) .tally .pytest_cache .mypy_cache .ruff_cache

@@ -2,30 +2,28 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from shared.events.base import EventData, register
-from shared.events.types import BillingStatus, Id, Money
+from shared.events.types import BillingStatus, BusinessDate, Id, Money, Text
 
 
 @register
 class BillingRecordCreated(EventData):
     billing_record_id: Id
     project_id: Id
-    description: str
-    billing_date: date | None = None
-    po_number: str | None = None
-    invoice_id: str | None = None
+    description: Text
+    billing_date: BusinessDate | None = None
+    po_number: Text | None = None
+    invoice_id: Text | None = None
     additional_amount: Money | None = None
 
 
 @register
 class BillingRecordUpdated(EventData):
     billing_record_id: Id
-    description: str | None = None
-    billing_date: date | None = None
-    po_number: str | None = None
-    invoice_id: str | None = None
+    description: Text | None = None
+    billing_date: BusinessDate | None = None
+    po_number: Text | None = None
+    invoice_id: Text | None = None
     additional_amount: Money | None = None
 
 

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, ClassVar
 
 from pydantic import Field, model_validator
 
 from shared.events.base import EventData, register
-from shared.events.types import Hours, Id, Money
+from shared.events.types import BusinessDate, Hours, Id, Money, Text
 
 
 @register
@@ -17,7 +16,7 @@ class HoursLogged(EventData):
     owner_id: Id
     task_id: Id | None = None
     project_id: Id | None = None
-    entry_date: date
+    entry_date: BusinessDate
     hours: Hours
     role_id: Id | None = None
     counts_as_revenue: bool = True
@@ -33,7 +32,7 @@ class HoursLogged(EventData):
 class HoursEdited(EventData):
     hour_id: Id
     hours: Hours | None = None
-    entry_date: date | None = None
+    entry_date: BusinessDate | None = None
     role_id: Id | None = None
     counts_as_revenue: bool | None = None
 
@@ -57,12 +56,12 @@ class ExpenseRecorded(EventData):
     expense_id: Id
     project_id: Id
     task_id: Id | None = None
-    expense_type: str
-    description: str | None = None
+    expense_type: Text
+    description: Text | None = None
     planned_amount: Money | None = None
     actual_amount: Money | None = None
-    planned_date: date | None = None
-    paid_date: date | None = None
+    planned_date: BusinessDate | None = None
+    paid_date: BusinessDate | None = None
     billable: bool = False
     reimbursable: bool = False
     currency: Currency | None = None
@@ -72,12 +71,12 @@ class ExpenseRecorded(EventData):
 class ExpenseUpdated(EventData):
     expense_id: Id
     task_id: Id | None = None
-    expense_type: str | None = None
-    description: str | None = None
+    expense_type: Text | None = None
+    description: Text | None = None
     planned_amount: Money | None = None
     actual_amount: Money | None = None
-    planned_date: date | None = None
-    paid_date: date | None = None
+    planned_date: BusinessDate | None = None
+    paid_date: BusinessDate | None = None
     billable: bool | None = None
     reimbursable: bool | None = None
 

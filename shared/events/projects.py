@@ -2,29 +2,31 @@
 
 from __future__ import annotations
 
-from datetime import date
 from decimal import Decimal
 
 from shared.events.base import EventData, register
 from shared.events.types import (
     Assignment,
+    BusinessDate,
     CostType,
     Id,
     Money,
+    PlannedHours,
     ProjectStatus,
     RevenueType,
     TaskStatus,
+    Text,
 )
 
 
 @register
 class ProjectCreated(EventData):
     project_id: Id
-    name: str
+    name: Text
     status: ProjectStatus = "planning"
     company_id: Id | None = None
-    planned_start: date | None = None
-    planned_completion: date | None = None
+    planned_start: BusinessDate | None = None
+    planned_completion: BusinessDate | None = None
     budget: Money | None = None
     fixed_cost: Money | None = None
     fixed_revenue: Money | None = None
@@ -37,10 +39,10 @@ class ProjectUpdated(EventData):
     """Only the fields present change; `company_id: null` detaches the company."""
 
     project_id: Id
-    name: str | None = None
+    name: Text | None = None
     company_id: Id | None = None
-    planned_start: date | None = None
-    planned_completion: date | None = None
+    planned_start: BusinessDate | None = None
+    planned_completion: BusinessDate | None = None
     budget: Money | None = None
     fixed_cost: Money | None = None
     fixed_revenue: Money | None = None
@@ -54,19 +56,15 @@ class ProjectStatusChanged(EventData):
     status: ProjectStatus
 
 
-# Planned hours are a task total, not one entry: any non-negative amount.
-PlannedHours = Money
-
-
 @register
 class TaskCreated(EventData):
     task_id: Id
     project_id: Id
-    name: str
+    name: Text
     status: TaskStatus = "new"
     planned_hours: PlannedHours = Decimal(0)
-    planned_start: date | None = None
-    planned_completion: date | None = None
+    planned_start: BusinessDate | None = None
+    planned_completion: BusinessDate | None = None
     cost_type: CostType = "user_hourly"
     revenue_type: RevenueType = "user_hourly"
     fixed_hourly_cost: Money | None = None
@@ -79,10 +77,10 @@ class TaskUpdated(EventData):
     """Only the fields present change (R10.1: plan fields re-price the plan)."""
 
     task_id: Id
-    name: str | None = None
+    name: Text | None = None
     planned_hours: PlannedHours | None = None
-    planned_start: date | None = None
-    planned_completion: date | None = None
+    planned_start: BusinessDate | None = None
+    planned_completion: BusinessDate | None = None
     cost_type: CostType | None = None
     revenue_type: RevenueType | None = None
     fixed_hourly_cost: Money | None = None

@@ -5,19 +5,19 @@ from __future__ import annotations
 from pydantic import model_validator
 
 from shared.events.base import EventData, register
-from shared.events.types import Id, RateLevel, RatePeriod, RateType
+from shared.events.types import Id, RateLevel, RatePeriod, RateType, Text
 
 
 @register
 class JobRoleDefined(EventData):
     role_id: Id
-    name: str
+    name: Text
 
 
 @register
 class UserDefined(EventData):
     user_id: Id
-    name: str
+    name: Text
     primary_role_id: Id | None = None
     other_role_ids: tuple[Id, ...] = ()
 
@@ -32,7 +32,7 @@ class UserRolesChanged(EventData):
 @register
 class CompanyDefined(EventData):
     company_id: Id
-    name: str
+    name: Text
 
 
 _TARGETS: dict[str, tuple[str, ...]] = {

@@ -20,7 +20,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "relay": ("services.cli.serve", "relay", "the outbox relays (log and finance -> Kafka)"),
     "recalc": ("services.cli.serve", "recalc", "the recalc worker and its HTTP API"),
     "migrate": ("services.cli.admin", "migrate", "apply the database schema"),
-    "token": ("services.cli.admin", "token", "mint API tokens: tally token create --scope …"),
+    "token": ("services.cli.admin", "token", "API tokens: tally token create | revoke"),
     "replay": ("services.cli.replay", "main", "rebuild projections from the log and compare"),
     "audit": ("services.cli.audit", "main", "a project's finances as of a log position"),
     "status": ("services.cli.status", "main", "log head, relays, projects parked as unpriceable"),

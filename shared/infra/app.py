@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from shared.infra import health
 from shared.infra.db import http_engine
 from shared.infra.http import Guard, install_error_handlers
+from shared.infra.revocation import RevokedTokens
 from shared.infra.settings import Settings
 
 #: A part of a process: set up on start (state on `app.state`), torn down on stop.
@@ -37,6 +38,7 @@ def compose_app(
         app.state.engine = engine
         async with contextlib.AsyncExitStack() as stack:
             stack.push_async_callback(engine.dispose)
+            stack.push_async_callback(revoked.aclose)
             for part in parts:
                 await stack.enter_async_context(part(app, settings, engine))
             yield
@@ -44,7 +46,10 @@ def compose_app(
     app = FastAPI(title=title, version="1", lifespan=lifespan)
     install_error_handlers(app)
     app.add_middleware(Guard)  # X-Request-Id; no unhandled error answers plain text
-    app.state.token_secret = settings.require_token_secret()
+    app.state.token_secret = settings.require_token_keys()  # the current and previous
+    # revoked token ids, read through the lifespan's engine, cached a few seconds
+    revoked = RevokedTokens(lambda: app.state.engine, settings.token_revocation_refresh_seconds)
+    app.state.revoked_tokens = revoked
     app.state.database_url = database_url
     for router in routers:
         app.include_router(router)

@@ -21,8 +21,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from shared.infra.auth import InvalidToken, Principal, verify_token
+from shared.infra.auth import InvalidToken, Keys, Principal, verify_token
 from shared.infra.dberrors import is_database_unavailable, nothing_sent
+from shared.infra.revocation import RevokedTokens
 
 log = logging.getLogger(__name__)
 
@@ -144,27 +145,47 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, on_validation_error)
 
 
-def principal(request: Request) -> Principal:
-    """The caller, from `Authorization: Bearer …`; 401 when missing or bad."""
+def authenticate(request: Request) -> Principal:
+    """The caller, from `Authorization: Bearer …`, by signature and expiry alone (no
+    revocation: see `principal`); 401 when missing or bad. The keys are
+    `app.state.token_secret`: a secret, or a `TokenKeys` (`compose_app` sets one)."""
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token:
         raise ApiError(401, "unauthorized", "missing bearer token")
-    secret: str = request.app.state.token_secret
+    keys: Keys = request.app.state.token_secret
     try:
-        return verify_token(secret, token.strip())
-    except InvalidToken as exc:
+        return verify_token(keys, token.strip())
+    except InvalidToken as exc:  # a fixed phrase: never the token or a key
         raise ApiError(401, "unauthorized", f"invalid token: {exc}") from exc
 
 
-def require(scope: str) -> Callable[[Request], Awaitable[Principal]]:
-    """Dependency: the caller, who must hold `scope` (403 otherwise)."""
+async def not_revoked(request: Request, who: Principal) -> Principal:
+    """401 when the token's id is revoked. Apps without `app.state.revoked_tokens`
+    (a `RevokedTokens`; `compose_app` sets one) check no revocation."""
+    revoked: RevokedTokens | None = getattr(request.app.state, "revoked_tokens", None)
+    if revoked is not None and who.token_id is not None and await revoked.contains(who.token_id):
+        raise ApiError(401, "unauthorized", "token revoked")
+    return who
+
+
+async def principal(request: Request) -> Principal:
+    """The caller, from `Authorization: Bearer …`; 401 when missing, bad or revoked."""
+    return await not_revoked(request, authenticate(request))
+
+
+def require(*scopes: str) -> Callable[[Request], Awaitable[Principal]]:
+    """Dependency: the caller, who must hold `scopes[0]` or another of `scopes` (403
+    otherwise). The cheap checks come first: signature, expiry, scope, then revocation
+    (so a revoked token lacking the scope is a 403, refused all the same)."""
+    assert scopes
 
     async def check(request: Request) -> Principal:
-        who = principal(request)
-        if not who.has(scope):
-            raise ApiError(403, "forbidden", f"this token lacks the scope {scope!r}")
-        return who
+        who = authenticate(request)
+        if not any(who.has(scope) for scope in scopes):
+            wanted = " or ".join(repr(scope) for scope in scopes)
+            raise ApiError(403, "forbidden", f"this token lacks the scope {wanted}")
+        return await not_revoked(request, who)
 
     return check
 

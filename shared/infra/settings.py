@@ -7,11 +7,16 @@ from pathlib import Path
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from shared.infra.auth import TokenKeys
+
 _PLACEHOLDERS = {"changeme", "change-me", "secret", "password", "tally", "dev", "test"}
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="TALLY_", extra="ignore")
+    # hide_input_in_errors: a refused secret is not echoed into a log or a traceback
+    model_config = SettingsConfigDict(
+        env_prefix="TALLY_", extra="ignore", hide_input_in_errors=True
+    )
 
     database_url: str | None = Field(
         default=None, description="PostgreSQL URL; unset: `tally dev` embeds one"
@@ -21,6 +26,13 @@ class Settings(BaseSettings):
     )
     token_secret: SecretStr | None = Field(
         default=None, description="HMAC key that signs API tokens (>= 32 characters)"
+    )
+    token_previous_secrets: SecretStr | None = Field(
+        default=None,
+        description="older token secrets, comma-separated, still accepted (key rotation)",
+    )
+    token_revocation_refresh_seconds: float = Field(
+        default=5.0, ge=0, description="how stale the cache of revoked tokens may be"
     )
     currency: str = "USD"
     data_dir: Path = Path(".tally")
@@ -46,11 +58,18 @@ class Settings(BaseSettings):
     @field_validator("token_secret")
     @classmethod
     def _no_placeholder_secret(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is None:
-            return None
-        secret = value.get_secret_value()
-        if secret.lower() in _PLACEHOLDERS or len(secret) < 32:
+        if value is not None and not _strong(value.get_secret_value()):
             raise ValueError("TALLY_TOKEN_SECRET must be a random string of 32+ characters")
+        return value
+
+    @field_validator("token_previous_secrets")
+    @classmethod
+    def _no_placeholder_previous(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not all(map(_strong, _split(value))):
+            raise ValueError(
+                "TALLY_TOKEN_PREVIOUS_SECRETS must be random strings of 32+ characters,"
+                " separated by commas"
+            )
         return value
 
     def require_database_url(self) -> str:
@@ -67,3 +86,16 @@ class Settings(BaseSettings):
         if self.token_secret is None:
             raise RuntimeError("TALLY_TOKEN_SECRET is not set")
         return self.token_secret.get_secret_value()
+
+    def require_token_keys(self) -> TokenKeys:
+        """The signing secret and the previous ones still accepted."""
+        previous = _split(self.token_previous_secrets) if self.token_previous_secrets else ()
+        return TokenKeys(self.require_token_secret(), previous)
+
+
+def _strong(secret: str) -> bool:
+    return secret.lower() not in _PLACEHOLDERS and len(secret) >= 32
+
+
+def _split(secrets: SecretStr) -> tuple[str, ...]:
+    return tuple(s.strip() for s in secrets.get_secret_value().split(",") if s.strip())

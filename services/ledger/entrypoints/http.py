@@ -39,7 +39,6 @@ from shared.infra.http import (
     StreamName,
     database_unavailable,
     json_response,
-    principal,
     require,
 )
 
@@ -82,10 +81,11 @@ async def _append(state: LedgerState, batch: list[Pending], who: Principal) -> l
         return await state.store.append(batch, who.subject)
 
 
-async def caller(request: Request) -> Principal:
-    """`principal` as an async dependency: FastAPI runs a plain `def` dependency on a
-    worker thread, and that hand-off cost more than the token check itself."""
-    return principal(request)
+#: A token that may append at least one kind of event (`parsing.scope_for` checks
+#: each event's own scope once the body is read).
+_WRITE_SCOPES = ("events:write", "rates:write", "finance:recalculate")
+#: The caller of `POST /v1/events`, refused (401, 403) before the body is read.
+caller = require(*_WRITE_SCOPES)
 
 
 @router.post("/v1/events", status_code=201)

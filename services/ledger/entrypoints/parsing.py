@@ -24,6 +24,10 @@ from shared.infra.auth import Principal
 from shared.infra.http import ApiError
 
 MAX_BATCH = 1000
+#: events one request may append once each recalculation is split per project: a
+#: batch of 1,000 recalculations naming 1,000 projects each would otherwise be a
+#: million appends in one all-or-nothing group
+MAX_APPENDED = 5000
 _ENVELOPE_KEYS = frozenset({"event_id", "type", "data"})
 _SCOPE_OF_TYPE = {
     "RatesSet": "rates:write",
@@ -261,6 +265,15 @@ def parse_batch(body: Any, who: Principal) -> list[Pending]:
     out: list[Pending] = []
     for index, env in enumerate(envelopes):
         out.extend(_parse_one(index, env, who))
+        if len(out) > MAX_APPENDED:
+            raise ApiError(
+                422,
+                "invalid_batch_size",
+                f"a batch appends at most {MAX_APPENDED} events, counting one per project"
+                " a recalculation names; split it",
+                event_index=index,
+                field="events",
+            )
     return out
 
 

@@ -201,3 +201,14 @@ def test_bound_messages_name_the_bound_plainly() -> None:
     assert err.message == (
         "data.budget: Decimal input should have no more than 12 digits before the decimal point"
     )
+
+
+def test_recalculations_cannot_fan_a_batch_out_past_the_append_cap() -> None:
+    """One recalculation event per named project: 6 x 1,000 projects is 6,000 appends."""
+    many = [f"p{i}" for i in range(1000)]
+    recalc = {"type": "FinancesRecalculationRequested", "data": {"project_ids": many}}
+    assert len(parse_batch({"events": [recalc] * 5}, WHO)) == 5000
+    with pytest.raises(ApiError) as caught:
+        parse_batch({"events": [recalc] * 6}, WHO)
+    err = caught.value
+    assert (err.status, err.code, err.event_index) == (422, "invalid_batch_size", 5)

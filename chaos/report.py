@@ -100,7 +100,8 @@ def render(result: Result, command: str) -> str:
         "### Faults and recovery",
         "",
         '"Lasted": a kill until the restarted process was ready; an outage as long as'
-        " it was imposed; a bulk recalculation until it was accepted (`202`). Recovery"
+        " it was imposed (the broker's includes its stop: Tansu may take 5 s to exit);"
+        " a bulk recalculation until it was accepted (`202`). Recovery"
         " is counted from the fault's end: the first write any client had acknowledged,"
         " and the time until every project's projection included the log's head as it"
         " stood then.",
@@ -152,6 +153,10 @@ def render(result: Result, command: str) -> str:
         " unreachable, writes answer 503 and reads may answer 503 or `409 not_caught_up`;"
         " while the broker is down, writes succeed but projections and the finance topic"
         " lag until it returns.",
+        "- **No hand-over faster than the consumer group's.** A killed worker's partitions"
+        " move to the other worker only after the group notices (aiokafka's session"
+        " time-out, 10 s) and rebalances; meanwhile its projects' reads lag, and"
+        ' `min_position` reads answer `409 not_caught_up` ("kill recalc" above).',
         "- **No order across keys**, and no bound on delivery latency.",
         "- **One relay per installation.** Two relays would interleave and break order per"
         " key; a killed relay must be restarted (by a supervisor), not doubled.",

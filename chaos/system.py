@@ -133,10 +133,14 @@ class ChaosSystem:
         return [postmaster.pid, *(c.pid for c in postmaster.children(recursive=True))]
 
     def pause_pg(self) -> None:
-        for pid in self.pg_pids():
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGSTOP)
-                self._stopped_pids.append(pid)
+        # Twice: a backend forked between the listing and the postmaster's stop is
+        # caught by the second pass (a stopped postmaster forks no more).
+        for _ in range(2):
+            for pid in self.pg_pids():
+                if pid not in self._stopped_pids:
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(pid, signal.SIGSTOP)
+                        self._stopped_pids.append(pid)
 
     def resume_pg(self) -> None:
         pids, self._stopped_pids = self._stopped_pids, []

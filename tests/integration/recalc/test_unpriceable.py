@@ -13,19 +13,18 @@ import asyncio
 import uuid
 from datetime import date
 from decimal import Decimal
+from typing import Any, TypeVar
 
 import asyncpg
-import httpx
 import pytest
-from fastapi import FastAPI
+from pydantic import BaseModel
+from recalc_appkit import running, settings_for
 from recalc_logkit import LogWriter, publish
 from recalc_scenarios import Ids, e1, hours, ids, rid
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.cli import audit, status
 from services.recalc.adapters.unpriceable import parked
-from services.recalc.app import recalc_lifespan
-from services.recalc.entrypoints.http import router
 from services.recalc.service_layer.replay import Replayer
 from shared.events import (
     Assignment,
@@ -36,20 +35,19 @@ from shared.events import (
     TaskCreated,
     UserDefined,
 )
-from shared.infra.auth import create_token
 from shared.infra.db import plain_dsn
 from shared.infra.embedded import EmbeddedBroker
-from shared.infra.http import install_error_handlers
-from shared.infra.settings import Settings
 
 pytestmark = pytest.mark.integration
+
+M = TypeVar("M", bound=BaseModel)
 
 SECRET = "y" * 40
 HUGE = Decimal("1000000000000000000000000000")  # 10^27: past 28 digits in cents
 NINES = Decimal("9" * 28)
 
 
-def unchecked(cls: type[EventData], **fields: object) -> EventData:
+def unchecked(cls: type[M], **fields: Any) -> M:
     """An event as an older, laxer ledger may have stored it (no validation)."""
     return cls.model_construct(**fields)
 
@@ -93,71 +91,51 @@ async def test_poisoned_projects_are_parked_and_the_others_priced(
     recalc_engine: AsyncEngine, log_writer: LogWriter, broker: EmbeddedBroker
 ) -> None:
     topic = f"ledger-{uuid.uuid4().hex[:6]}"
-    settings = Settings(
-        database_url=log_writer.url,
-        kafka_bootstrap=broker.bootstrap,
-        ledger_topic=topic,
-        consumer_group=f"g-{uuid.uuid4().hex[:6]}",
-        topic_partitions=3,
-    )
+    settings = settings_for(log_writer.url, broker, topic)
     before, after, budget, rate, plan = ids(), ids(), ids(), ids(), ids()
     events = await log_writer.append(e1(before) + poisons(budget, rate, plan) + e1(after))
-    app = FastAPI()
-    install_error_handlers(app)
-    app.state.token_secret = SECRET
-    app.include_router(router)
-    token = create_token(SECRET, "test", ["finance:read", "audit:read"])
-    async with recalc_lifespan(app, settings, recalc_engine):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(
-            transport=transport,
-            base_url="http://t",
-            headers={"Authorization": f"Bearer {token}"},
-        ) as client:
-            await publish(broker.bootstrap, topic, events)
-            last = events[-1].position
-            for healthy in (before, after):
-                r = await client.get(
-                    f"/v1/projects/{healthy.project}/finances?min_position={last}&wait_ms=30000"
-                )
-                assert r.status_code == 200, r.text
-                assert r.json()["actual_revenue"] == "45.00"  # E1, beside the poison
-
-            # a project with news after the poison is priced too (no stall)
-            more = await log_writer.append([hours(rid("h"), after, "1")])
-            await publish(broker.bootstrap, topic, more)
+    async with running(settings, recalc_engine, ("finance:read", "audit:read")) as client:
+        await publish(broker.bootstrap, topic, events)
+        last = events[-1].position
+        for healthy in (before, after):
             r = await client.get(
-                f"/v1/projects/{after.project}/finances"
-                f"?min_position={more[0].position}&wait_ms=30000"
+                f"/v1/projects/{healthy.project}/finances?min_position={last}&wait_ms=30000"
             )
             assert r.status_code == 200, r.text
-            assert r.json()["actual_revenue"] == "75.00"
+            assert r.json()["actual_revenue"] == "45.00"  # E1, beside the poison
 
-            conn = await asyncpg.connect(plain_dsn(log_writer.url))
-            try:
-                stuck = {p.project_id: p for p in await parked(conn)}
-            finally:
-                await conn.close()
-            assert set(stuck) == {budget.project, rate.project}, stuck
-            assert "InvalidOperation" in stuck[budget.project].error
+        # a project with news after the poison is priced too (no stall)
+        more = await log_writer.append([hours(rid("h"), after, "1")])
+        await publish(broker.bootstrap, topic, more)
+        r = await client.get(
+            f"/v1/projects/{after.project}/finances?min_position={more[0].position}&wait_ms=30000"
+        )
+        assert r.status_code == 200, r.text
+        assert r.json()["actual_revenue"] == "75.00"
 
-            # the parked projects' reads say why, at once, instead of 409 for ever
-            for poisoned in (budget, rate):
-                for path in ("finances", "tasks", "hours"):
-                    r = await client.get(
-                        f"/v1/projects/{poisoned.project}/{path}?min_position={last}"
-                    )
-                    assert r.status_code == 503, r.text
-                    assert r.json()["error"]["code"] == "project_unpriceable"
-                r = await client.get(f"/v1/projects/{poisoned.project}/finances?as_of={last}")
+        conn = await asyncpg.connect(plain_dsn(log_writer.url))
+        try:
+            stuck = {p.project_id: p for p in await parked(conn)}
+        finally:
+            await conn.close()
+        assert set(stuck) == {budget.project, rate.project}, stuck
+        assert "InvalidOperation" in stuck[budget.project].error
+
+        # the parked projects' reads say why, at once, instead of 409 for ever
+        for poisoned in (budget, rate):
+            for path in ("finances", "tasks", "hours"):
+                r = await client.get(f"/v1/projects/{poisoned.project}/{path}?min_position={last}")
                 assert r.status_code == 503, r.text
                 assert r.json()["error"]["code"] == "project_unpriceable"
+            r = await client.get(f"/v1/projects/{poisoned.project}/finances?as_of={last}")
+            assert r.status_code == 503, r.text
+            assert r.json()["error"]["code"] == "project_unpriceable"
 
-            # the plan over millennia is priced (per run of rates, not per day)
-            r = await client.get(
-                f"/v1/projects/{plan.project}/finances?min_position={last}&wait_ms=30000"
-            )
-            assert r.status_code == 200, r.text
+        # the plan over millennia is priced (per run of rates, not per day)
+        r = await client.get(
+            f"/v1/projects/{plan.project}/finances?min_position={last}&wait_ms=30000"
+        )
+        assert r.status_code == 200, r.text
 
     # the command line: status lists them, audit says why, replay leaves them out
     state = await status.load(log_writer.url)
@@ -181,13 +159,7 @@ async def test_a_parked_project_is_priced_again_once_its_events_can_be(
     """After a fix (here: the parked row names a project pricing now handles, as a
     deployed fix would make it), the worker's start tries it again and takes it off."""
     topic = f"ledger-{uuid.uuid4().hex[:6]}"
-    settings = Settings(
-        database_url=log_writer.url,
-        kafka_bootstrap=broker.bootstrap,
-        ledger_topic=topic,
-        consumer_group=f"g-{uuid.uuid4().hex[:6]}",
-        topic_partitions=3,
-    )
+    settings = settings_for(log_writer.url, broker, topic)
     fixed = ids()
     events = await log_writer.append(e1(fixed))
     conn = await asyncpg.connect(plain_dsn(log_writer.url))
@@ -200,32 +172,21 @@ async def test_a_parked_project_is_priced_again_once_its_events_can_be(
         )
     finally:
         await conn.close()
-    app = FastAPI()
-    install_error_handlers(app)
-    app.state.token_secret = SECRET
-    app.include_router(router)
-    token = create_token(SECRET, "test", ["finance:read"])
-    async with recalc_lifespan(app, settings, recalc_engine):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(
-            transport=transport,
-            base_url="http://t",
-            headers={"Authorization": f"Bearer {token}"},
-        ) as client:
-            # no message is published: the start alone retries the parked project,
-            # which stays listed (and its reads 503) until that retry has priced it
-            conn = await asyncpg.connect(plain_dsn(log_writer.url))
-            try:
-                for _ in range(300):  # at most ~15 s
-                    if not await parked(conn):
-                        break
-                    await asyncio.sleep(0.05)
-                assert await parked(conn) == []
-            finally:
-                await conn.close()
-            r = await client.get(
-                f"/v1/projects/{fixed.project}/finances"
-                f"?min_position={events[-1].position}&wait_ms=30000"
-            )
-            assert r.status_code == 200, r.text
-            assert r.json()["actual_revenue"] == "45.00"
+    async with running(settings, recalc_engine) as client:
+        # no message is published: the start alone retries the parked project,
+        # which stays listed (and its reads 503) until that retry has priced it
+        conn = await asyncpg.connect(plain_dsn(log_writer.url))
+        try:
+            for _ in range(300):  # at most ~15 s
+                if not await parked(conn):
+                    break
+                await asyncio.sleep(0.05)
+            assert await parked(conn) == []
+        finally:
+            await conn.close()
+        r = await client.get(
+            f"/v1/projects/{fixed.project}/finances"
+            f"?min_position={events[-1].position}&wait_ms=30000"
+        )
+        assert r.status_code == 200, r.text
+        assert r.json()["actual_revenue"] == "45.00"

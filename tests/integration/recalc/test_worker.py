@@ -4,58 +4,23 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Sequence
 
 import asyncpg
-import httpx
 import pytest
-from fastapi import FastAPI
+from recalc_appkit import running, settings_for
 from recalc_dump import dump
 from recalc_logkit import LogWriter, publish
 from recalc_scenarios import e1, e9_before_recalc, hours, ids, move, recalc, rid
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.recalc.adapters.store import ProjectionStore
-from services.recalc.app import recalc_lifespan
-from services.recalc.entrypoints.http import router
 from services.recalc.service_layer.advance import Advancer
 from shared.events import EventData, ProjectCreated, RecordedEvent
-from shared.infra.auth import create_token
 from shared.infra.db import plain_dsn
 from shared.infra.embedded import EmbeddedBroker
-from shared.infra.http import install_error_handlers
-from shared.infra.settings import Settings
 
 pytestmark = pytest.mark.integration
-
-SECRET = "x" * 40
-
-
-def settings_for(url: str, broker: EmbeddedBroker, topic: str) -> Settings:
-    return Settings(
-        database_url=url,
-        kafka_bootstrap=broker.bootstrap,
-        ledger_topic=topic,
-        consumer_group=f"g-{uuid.uuid4().hex[:6]}",
-        topic_partitions=3,
-    )
-
-
-@asynccontextmanager
-async def running(settings: Settings, engine: AsyncEngine) -> AsyncIterator[httpx.AsyncClient]:
-    app = FastAPI()
-    install_error_handlers(app)
-    app.state.token_secret = SECRET
-    app.include_router(router)
-    token = create_token(SECRET, "test", ["finance:read"])
-    async with recalc_lifespan(app, settings, engine):
-        transport = httpx.ASGITransport(app=app)
-        headers = {"Authorization": f"Bearer {token}"}
-        async with httpx.AsyncClient(
-            transport=transport, base_url="http://t", headers=headers
-        ) as client:
-            yield client
 
 
 async def applied(url: str, projects: Sequence[str], position: int) -> None:

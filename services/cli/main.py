@@ -1,4 +1,4 @@
-"""`tally`: the one command line of Tally (api.md, "Command line").
+"""`tally`: the one command line of Tally (docs/contract.md#cli).
 
 Sub-command modules import nothing heavy at module level and start nothing:
 servers, engines and clients are made only when a sub-command runs.

@@ -1,1 +1,4 @@
-"""The ledger: validates posted events against the log (R9) and appends them."""
+"""The ledger: validates posted events against the log (R9) and appends them.
+
+Rules: docs/rules.md#r9.
+"""

@@ -1,4 +1,4 @@
-"""Tally's published contract: every event type (events.md), its envelope and codec.
+"""Tally's published contract: every event type (docs/contract.md#events), its envelope and codec.
 
 Importing this package registers every event class; it has no other side effect.
 """

@@ -1,4 +1,7 @@
-"""Billing records and their items (R7)."""
+"""Billing records and their items (R7).
+
+Rules: docs/rules.md#r7; fields: docs/contract.md#events.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The envelope the ledger puts around every appended event (events.md)."""
+"""The envelope the ledger puts around every appended event (docs/contract.md#envelope)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Hour entries and expenses (R2, R3.2)."""
+"""Hour entries and expenses (R2, R3.2).
+
+Rules: docs/rules.md#r2, #r3.2; fields: docs/contract.md#events.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Projects and tasks (R2)."""
+"""Projects and tasks (R2).
+
+Rules: docs/rules.md#r2; fields: docs/contract.md#events.
+"""
 
 from __future__ import annotations
 

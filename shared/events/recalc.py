@@ -1,4 +1,7 @@
-"""Manual recalculation (R6.2) and what the recalc service publishes (R6.4)."""
+"""Manual recalculation (R6.2) and what the recalc service publishes (R6.4).
+
+Rules: docs/rules.md#r6; fields: docs/contract.md#events.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +16,7 @@ from shared.events.types import Frozen, Id, RecalcScope
 
 @register
 class FinancesRecalculationRequested(EventData):
-    """One project per stored event: the ledger splits a bulk request (api.md)."""
+    """One project per stored event: the ledger splits a bulk request (docs/contract.md#http)."""
 
     project_ids: tuple[Id, ...] = Field(min_length=1, max_length=1000)
     scope: RecalcScope = "all"

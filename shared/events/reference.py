@@ -1,4 +1,7 @@
-"""Reference data and rates: roles, users, companies, rate tables (R2, R4)."""
+"""Reference data and rates: roles, users, companies, rate tables (R2, R4).
+
+Rules: docs/rules.md#r2, #r4; fields: docs/contract.md#events.
+"""
 
 from __future__ import annotations
 

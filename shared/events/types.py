@@ -8,6 +8,8 @@ task's planned hours at most 10,000,000, so the worst planned cost of one task,
 10^7 h x 10^12 = 10^19, has 21 digits in cents, and even ten million such tasks
 summed stay inside 28 digits. Dates lie in 1900-01-01 .. 2199-12-31, so every day
 a plan spreads over (and a few years either side) is a representable `date`.
+
+Rules: docs/rules.md#r3, #r4.1.
 """
 
 from __future__ import annotations

@@ -1,5 +1,4 @@
-"""Bearer tokens: JWTs signed with HS256, carrying scopes (api.md, "Credentials and
-scopes").
+"""Bearer tokens: JWTs signed with HS256, carrying scopes (docs/contract.md#credentials).
 
 A token is a JWT (RFC 7519) through PyJWT. Its header names the algorithm, always
 `HS256` (any other, `none` included, is refused), and the key, `kid`: the first 8

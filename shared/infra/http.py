@@ -1,7 +1,7 @@
 """HTTP plumbing shared by both services: the one error shape, bounded parameters,
 bearer auth, and the last line of defence (`Guard`).
 
-Errors look the same everywhere (api.md):
+Errors look the same everywhere (docs/contract.md#errors):
 `{"error": {"code", "message", "event_index"?, "field"?}}`.
 """
 
@@ -64,7 +64,7 @@ EventTypeName = Annotated[
 
 
 class ApiError(Exception):
-    """An error answered with the shape of api.md."""
+    """An error answered with the shape of docs/contract.md#errors."""
 
     def __init__(
         self,

@@ -1,4 +1,7 @@
-"""Why the write model refuses an event (R9): a stable code, a field and a sentence."""
+"""Why the write model refuses an event (R9): a stable code, a field and a sentence.
+
+Rules: docs/rules.md#r9; codes: docs/contract.md#errors.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""A bulk recalculation request becomes one stored event per project (api.md, R10.9)."""
+"""A bulk recalculation request becomes one stored event per project (R10.9).
+
+Rules: docs/rules.md#r10.9; contract: docs/contract.md#idempotency.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,8 @@
 """R9 for billing records: items, eligibility and the billed lock (R7, R10.10);
-and manual recalculation requests (R6.2)."""
+and manual recalculation requests (R6.2).
+
+Rules: docs/rules.md#r7, #r6.2, #r10.10.
+"""
 
 from __future__ import annotations
 

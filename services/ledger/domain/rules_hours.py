@@ -1,4 +1,7 @@
-"""R9 for hour entries and expenses: references, ids never reused, locks (R7.4, R10.10)."""
+"""R9 for hour entries and expenses: references, ids never reused, locks (R7.4, R10.10).
+
+Rules: docs/rules.md#r7.4, #r10.10.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""R9 for projects and tasks: references, date ranges, moves and locks (R7.4, R10.6)."""
+"""R9 for projects and tasks: references, date ranges, moves and locks (R7.4, R10.6).
+
+Rules: docs/rules.md#r7.4, #r10.6.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""R9 for reference data and rate tables (R4.1, R4.3, R10.4)."""
+"""R9 for reference data and rate tables (R4.1, R4.3, R10.4).
+
+Rules: docs/rules.md#r4.
+"""
 
 from __future__ import annotations
 

@@ -5,6 +5,8 @@ earlier events of the same batch), applies it, and says which stream it belongs
 to. Between `begin()` and `commit()` every change is journaled, so `rollback()`
 leaves the model exactly as it was before the batch (or the group of batches), and
 `rollback_to(mark())` takes back one batch of a group alone.
+
+Rules: docs/rules.md#r9.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The ledger's HTTP routes (api.md): append, read the log, ask for recalculations.
+"""The ledger's HTTP routes (docs/contract.md#http): append, read the log, ask for recalculations.
 
 Every route finds its state under `request.app.state.ledger` (a `LedgerState`),
 so `tally dev` can mount this router next to the recalc service's.

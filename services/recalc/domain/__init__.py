@@ -5,7 +5,7 @@ their rates with history by knowledge position, R1.2), `state` (the plain lines 
 worker persists, with running sums), `pricing` (rate chains, R4.4–R5.3), `planning`
 (R5.4/R10.6), `recalc` (R6/R7.3), `totals` (R8, R5.5, R7.2), `book` (the entry point).
 
-Decisions where the spec is silent:
+Decisions where docs/rules.md is silent (indexed in docs/decisions.md):
 - A manual `FinancesRecalculationRequested` recalculates the project of its stream
   (the ledger appends one event per project), once per event.
 - `FinancesRecalculated.before` is the project's totals before the event that caused
@@ -20,4 +20,6 @@ Decisions where the spec is silent:
 - A role-only assignment on a user type prices its role's cost and R4.4 billing rate.
 - An explicit null in an update for a field that can't be unset changes nothing.
 - A task's planned revenue for `fixed_revenue` is the amount only (hourly parts 0).
+
+Rules: docs/rules.md (R1-R10); worked examples: docs/examples.md.
 """

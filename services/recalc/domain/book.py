@@ -8,6 +8,8 @@ A quiet book (`quiet=True`: replay, as_of) publishes nothing: it neither compute
 totals around every event nor builds outcomes, which is most of the cost of a small
 event. Recalculations still run (they change prices); the lines end up identical, and
 totals are read once at the end (`totals`).
+
+Rules: docs/rules.md#r5 to #r8.
 """
 
 from __future__ import annotations

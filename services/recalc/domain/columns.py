@@ -16,6 +16,8 @@ fills only the entries still without a rate, so "a gap falls through, a 0 stops"
 
 Every table is resolved "as known at" the one position of the recalculation before
 any look-up (`rate_arrays`), so the joins are on (key, business date) only.
+
+Rules: docs/rules.md#r4, #r5.
 """
 
 from __future__ import annotations

@@ -1,4 +1,7 @@
-"""Handlers of hour, expense and billing record events (R5.1–R5.3, R7, R10.10)."""
+"""Handlers of hour, expense and billing record events (R5.1–R5.3, R7, R10.10).
+
+Rules: docs/rules.md#r5, #r7, #r10.10.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""The plain lines of a project, as the worker persists them (R2)."""
+"""The plain lines of a project, as the worker persists them (R2).
+
+Rules: docs/rules.md#r2.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Rounding of money (R3.3): half-up to cents, once per line."""
+"""Rounding of money (R3.3): half-up to cents, once per line.
+
+Rules: docs/rules.md#r3.3.
+"""
 
 from __future__ import annotations
 

@@ -7,6 +7,8 @@ running sums). The worker holds projects without their entries and, before apply
 a batch, loads what these functions say the batch reads: named entries for edits,
 deletes and billing items; every entry for a recalculation (R6.1) or a task move
 (R6.3), which re-price or move them all.
+
+Rules: docs/rules.md#r6.
 """
 
 from __future__ import annotations

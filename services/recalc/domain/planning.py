@@ -1,4 +1,7 @@
-"""Planned amounts of a task (R5.4, R10.6): allocation, working days, per-day rates."""
+"""Planned amounts of a task (R5.4, R10.6): allocation, working days, per-day rates.
+
+Rules: docs/rules.md#r5.4, #r10.6.
+"""
 
 from __future__ import annotations
 

@@ -3,6 +3,8 @@
 A `Pricer` lives for one event (one recalculation) and memoises every look-up by
 its inputs and business date, so re-pricing 100,000 entries costs a few dict hits
 per entry.
+
+Rules: docs/rules.md#r4, #r5, #r10.5.
 """
 
 from __future__ import annotations

@@ -1,4 +1,7 @@
-"""Handlers of project and task events (R4.5, R6.3, R10.1, R10.3, R10.9)."""
+"""Handlers of project and task events (R4.5, R6.3, R10.1, R10.3, R10.9).
+
+Rules: docs/rules.md#r4.5, #r6.3, #r10.
+"""
 
 from __future__ import annotations
 

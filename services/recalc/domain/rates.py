@@ -1,4 +1,7 @@
-"""Date-effective rate tables and their look-ups (R4.1, R4.2, R4.6)."""
+"""Date-effective rate tables and their look-ups (R4.1, R4.2, R4.6).
+
+Rules: docs/rules.md#r4.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Recalculation of one project at one knowledge position (R6.1, R7.3, R10.9)."""
+"""Recalculation of one project at one knowledge position (R6.1, R7.3, R10.9).
+
+Rules: docs/rules.md#r6, #r7.3.
+"""
 
 from __future__ import annotations
 

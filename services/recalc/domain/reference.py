@@ -2,6 +2,8 @@
 
 The worker may have applied reference events beyond the event it is pricing, so
 every look-up names the position P it answers for ("as known at P").
+
+Rules: docs/rules.md#r1.2.
 """
 
 from __future__ import annotations

@@ -2,6 +2,8 @@
 
 All are read from the running sums of `ProjectState`, so they cost O(tasks +
 records), never O(hour entries).
+
+Rules: docs/rules.md#r8, #r5.5, #r7.2.
 """
 
 from __future__ import annotations

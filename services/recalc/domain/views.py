@@ -1,4 +1,4 @@
-"""Read views of the book (api.md): a task's figures, a billing record's amounts."""
+"""Read views of the book (docs/contract.md#http): a task's figures, a billing record's amounts."""
 
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 
 `as_of` answers are computed by replaying the log up to N (`service_layer.asof`)
 and formatted by the same functions as the live reads (`bodies`). Both need the
-scope `audit:read` (api.md).
+scope `audit:read` (docs/contract.md#credentials).
 """
 
 from __future__ import annotations

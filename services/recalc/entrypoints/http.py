@@ -1,4 +1,4 @@
-"""Finance reads (api.md): project totals, tasks, hours and billing records.
+"""Finance reads (docs/contract.md#http): project totals, tasks, hours and billing records.
 
 Every route takes `min_position` (read-your-writes: wait until the projection
 includes it, at most `wait_ms`, else 409 not_caught_up), and `as_of` (audit: the
@@ -36,7 +36,8 @@ __all__ = ["money", "rate", "router"]
 
 
 async def _reader_scope(request: Request) -> Principal:
-    # api.md: `as_of` is an audit read (audit:read); the live reads need finance:read.
+    # `as_of` is an audit read (audit:read); the live reads need finance:read
+    # (docs/contract.md#credentials).
     # Async and awaited: FastAPI would run a plain function in a thread and drop the
     # coroutine it returned, unchecked.
     scope = "audit:read" if "as_of" in request.query_params else "finance:read"

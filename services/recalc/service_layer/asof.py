@@ -6,6 +6,8 @@ both of its projects held), with reference data as known up to N. The `*_rows`
 functions turn the replayed book into mappings with the column names of the
 projection tables, so the live reads and the `as_of` reads share their formatting
 (`entrypoints.bodies`) and compare equal, to the cent.
+
+Rules: docs/rules.md#r1.1; docs/contract.md#as-of.
 """
 
 from __future__ import annotations

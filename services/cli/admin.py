@@ -11,7 +11,7 @@ from shared.infra.auth import DEFAULT_TTL_SECONDS, SCOPES, issue_token
 from shared.infra.db import create_engine
 from shared.infra.migrate import upgrade
 from shared.infra.revocation import revoke
-from shared.infra.settings import Settings
+from shared.infra.settings import SettingError, Settings
 
 
 def configure_migrate(parser: argparse.ArgumentParser) -> None:
@@ -61,6 +61,12 @@ def token(args: argparse.Namespace) -> int:
     if args.action == "revoke":
         return asyncio.run(_revoke(settings, args.jti, args.reason))
     scopes = list(SCOPES) if "all" in args.scope else args.scope
+    settings = settings.with_dev_token_secret()
+    if settings.token_secret is None:
+        raise SettingError(
+            "TALLY_TOKEN_SECRET is not set, and there is no"
+            f" {settings.dev_token_secret_path()} (made by `tally dev`)"
+        )
     issued = issue_token(settings.require_token_keys(), args.subject, scopes, args.ttl)
     print(issued.token)
     expires = datetime.fromtimestamp(issued.expires_at, UTC).isoformat(timespec="seconds")

@@ -23,7 +23,7 @@ from pydantic import SecretStr
 
 from services.cli.serve import make_server, serve_until_signal, setup_logging
 from shared.infra.auth import SCOPES, create_token
-from shared.infra.settings import Settings
+from shared.infra.settings import DEV_TOKEN_SECRET, Settings
 
 # `tally` imports this module to build its parser: servers, clients and the apps
 # are imported only when `tally dev` runs.
@@ -77,7 +77,7 @@ def _start_servers(settings: Settings, data_dir: Path, stack: contextlib.ExitSta
         update["kafka_bootstrap"] = broker.start(log_path=data_dir / "broker.log")
         log.info("embedded broker at %s (memory only)", broker.bootstrap)
     if settings.token_secret is None:
-        update["token_secret"] = SecretStr(_token_secret(data_dir / "token_secret"))
+        update["token_secret"] = SecretStr(_token_secret(data_dir / DEV_TOKEN_SECRET))
     return settings.model_copy(update=update)
 
 
@@ -159,9 +159,10 @@ def _print_ready(settings: Settings) -> None:
     token = create_token(settings.require_token_secret(), "dev", list(SCOPES))
     print(
         f"\nTally is ready at {url}  (API docs: {url}/docs)\n"
-        f"TALLY_TOKEN={token}\n"
+        f"Paste into your shell (README's examples use $TOKEN):\n"
+        f"export TOKEN={token}\n"
         f"Try:\n"
-        f'  curl -s -H "Authorization: Bearer $TALLY_TOKEN" "{url}/v1/events?limit=10"\n'
+        f'  curl -s -H "Authorization: Bearer $TOKEN" "{url}/v1/events?limit=10"\n'
         f"Stop with Ctrl-C.\n",
         flush=True,
     )

@@ -11,7 +11,10 @@ import importlib
 import sys
 from collections.abc import Sequence
 
+from pydantic import ValidationError
+
 from shared.infra.runtime import tune_gc
+from shared.infra.settings import SettingError, Settings
 
 # sub-command -> (module, function, help)
 COMMANDS: dict[str, tuple[str, str, str]] = {
@@ -49,8 +52,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     tune_gc()
     module, func = args._target
-    result = getattr(importlib.import_module(module), func)(args)
+    try:
+        result = getattr(importlib.import_module(module), func)(args)
+    except SettingError as exc:  # a missing setting: one line, no traceback
+        print(f"tally {args.command}: {exc}", file=sys.stderr)
+        return 2
+    except ValidationError as exc:
+        if exc.title != Settings.__name__:
+            raise
+        print(f"tally {args.command}: {_settings_problem(exc)}", file=sys.stderr)
+        return 2
     return int(result or 0)
+
+
+def _settings_problem(exc: ValidationError) -> str:
+    """The first refused TALLY_* variable, in one line (values are never shown)."""
+    error = exc.errors(include_input=False)[0]
+    name = "TALLY_" + "_".join(str(part) for part in error["loc"]).upper()
+    problem = error["msg"].removeprefix("Value error, ")
+    if name not in problem:
+        problem = f"{name}: {problem}"
+    more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+    return problem + more
 
 
 if __name__ == "__main__":

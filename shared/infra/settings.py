@@ -11,6 +11,12 @@ from shared.infra.auth import TokenKeys
 
 _PLACEHOLDERS = {"changeme", "change-me", "secret", "password", "tally", "dev", "test"}
 
+DEV_TOKEN_SECRET = "token_secret"  # the file `tally dev` keeps its secret in, in data_dir
+
+
+class SettingError(RuntimeError):
+    """A setting a command needs is missing: `tally` prints it as one line, exit 2."""
+
 
 class Settings(BaseSettings):
     # hide_input_in_errors: a refused secret is not echoed into a log or a traceback
@@ -74,18 +80,32 @@ class Settings(BaseSettings):
 
     def require_database_url(self) -> str:
         if not self.database_url:
-            raise RuntimeError("TALLY_DATABASE_URL is not set")
+            raise SettingError("TALLY_DATABASE_URL is not set")
         return self.database_url
 
     def require_kafka_bootstrap(self) -> str:
         if not self.kafka_bootstrap:
-            raise RuntimeError("TALLY_KAFKA_BOOTSTRAP is not set")
+            raise SettingError("TALLY_KAFKA_BOOTSTRAP is not set")
         return self.kafka_bootstrap
 
     def require_token_secret(self) -> str:
         if self.token_secret is None:
-            raise RuntimeError("TALLY_TOKEN_SECRET is not set")
+            raise SettingError("TALLY_TOKEN_SECRET is not set")
         return self.token_secret.get_secret_value()
+
+    def dev_token_secret_path(self) -> Path:
+        return self.data_dir / DEV_TOKEN_SECRET
+
+    def with_dev_token_secret(self) -> Settings:
+        """These settings, with the secret `tally dev` keeps in `<data_dir>/token_secret`
+        when TALLY_TOKEN_SECRET is unset and that file exists."""
+        path = self.dev_token_secret_path()
+        if self.token_secret is not None or not path.is_file():
+            return self
+        secret = path.read_text().strip()
+        if not _strong(secret):
+            raise SettingError(f"{path} does not hold a random string of 32+ characters")
+        return self.model_copy(update={"token_secret": SecretStr(secret)})
 
     def require_token_keys(self) -> TokenKeys:
         """The signing secret and the previous ones still accepted."""

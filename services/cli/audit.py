@@ -17,6 +17,7 @@ from typing import Any
 
 import orjson
 
+from services.recalc.service_layer.isolation import CannotPrice
 from shared.infra.settings import Settings
 
 HOUR_COLUMNS = (
@@ -49,8 +50,8 @@ def main(args: argparse.Namespace) -> int:
     except LookupError as exc:
         print(f"tally audit: {exc.args[0]}", file=sys.stderr)
         return 1
-    except CannotPrice as exc:
-        print(f"tally audit: {exc.args[0]}", file=sys.stderr)
+    except CannotPrice as exc:  # the worker parks such a project (tally status)
+        print(f"tally audit: {exc}", file=sys.stderr)
         return 2
     text = render(audit, args.format)
     if args.output:
@@ -61,20 +62,14 @@ def main(args: argparse.Namespace) -> int:
     return 0
 
 
-class CannotPrice(Exception):
-    """Pricing cannot apply the project's events (the worker parks such a project)."""
-
-
 async def load(database_url: str, project_id: str, as_of: int | None) -> dict[str, Any]:
     """{"finances", "tasks", "hours"} bodies as of the position; LookupError if none."""
     import asyncpg
 
-    from services.recalc.adapters.unpriceable import describe
     from services.recalc.entrypoints.bodies import finances_body, hours_body, tasks_body
     from services.recalc.service_layer import asof
     from shared.infra import eventlog
     from shared.infra.db import plain_dsn
-    from shared.infra.dberrors import is_transient
 
     conn = await asyncpg.connect(plain_dsn(database_url))
     try:
@@ -82,15 +77,7 @@ async def load(database_url: str, project_id: str, as_of: int | None) -> dict[st
         position = head if as_of is None else as_of
         if position > head:
             raise LookupError(f"the log ends at position {head}, before {position}")
-        try:
-            book = await asof.book_as_of(conn, project_id, position)
-        except Exception as exc:
-            if is_transient(exc):
-                raise
-            raise CannotPrice(
-                f"project {project_id!r} cannot be priced as of position {position}:"
-                f" {describe(exc)}"
-            ) from exc
+        book = await asof.book_as_of(conn, project_id, position)
     finally:
         await conn.close()
     if project_id not in book.projects:

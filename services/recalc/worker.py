@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from services.recalc.adapters import unpriceable
 from services.recalc.adapters.store import ProjectionStore
 from services.recalc.service_layer.advance import Advancer
-from services.recalc.service_layer.isolation import Isolated, advance_isolating
+from services.recalc.service_layer.isolation import Isolated, advance_isolating, describe
 from services.recalc.service_layer.scheduler import Batch, Notice, Scheduler, parse_notice
 from shared.infra.dberrors import is_transient
 from shared.infra.runtime import release_memory, wait_event
@@ -152,7 +152,7 @@ class Worker:
         released = sorted(outcome.advanced & parked)
         if not outcome.failed and not released:
             return
-        errors = {p: unpriceable.describe(exc) for p, exc in outcome.failed.items()}
+        errors = {p: describe(exc) for p, exc in outcome.failed.items()}
         await self.parking.settle(errors, released, upto)
         for project_id, exc in outcome.failed.items():
             log.error(

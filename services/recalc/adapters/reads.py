@@ -5,7 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from services.recalc.adapters.store import ProjectionStore
-from services.recalc.adapters.unpriceable import Unpriceable, parked_one
+from services.recalc.adapters.unpriceable import COLUMNS, Unpriceable
+
+#: a parked project is held back until its projection gets past the failed position
+_HOLDS_BACK = "coalesce(p.applied_position, 0) < u.position"
 
 
 class ProjectionReader:
@@ -53,19 +56,21 @@ class ProjectionReader:
         holds the project back (see `unpriceable`), else null."""
         return await conn.fetchrow(
             f"SELECT p.*, (SELECT u.error FROM unpriceable_projects u"
-            " WHERE u.project_id = p.project_id AND u.position > p.applied_position)"
-            f" AS unpriceable FROM {self.store.table('projects')} p WHERE p.project_id = $1",
+            f" WHERE u.project_id = p.project_id AND {_HOLDS_BACK}) AS unpriceable"
+            f" FROM {self.store.table('projects')} p WHERE p.project_id = $1",
             project_id,
         )
 
     async def unpriceable(self, conn: Any, project_id: str) -> Unpriceable | None:
         """The project's parked record (adapters.unpriceable) while the projection has
         not got past the position that failed; None otherwise."""
-        found = await parked_one(conn, project_id)
-        if found is None:
-            return None
-        applied = await self.applied_position(conn, project_id) or 0
-        return found if applied < found.position else None
+        row = await conn.fetchrow(
+            f"SELECT {COLUMNS} FROM unpriceable_projects u"
+            f" LEFT JOIN {self.store.table('projects')} p USING (project_id)"
+            f" WHERE u.project_id = $1 AND {_HOLDS_BACK}",
+            project_id,
+        )
+        return None if row is None else Unpriceable(*row)
 
     async def tasks(self, conn: Any, project_id: str) -> list[Any]:
         return list(

@@ -14,9 +14,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.infra.db import raw
 
-#: an error is kept to this many characters (its type and message, never a value dump)
-MAX_ERROR = 500
-
 
 @dataclass(frozen=True, slots=True)
 class Unpriceable:
@@ -40,12 +37,6 @@ class Unpriceable:
             "last_failed_at": self.last_failed_at.isoformat(),
             "attempts": self.attempts,
         }
-
-
-def describe(exc: BaseException) -> str:
-    """`Type: message`, cut to `MAX_ERROR` characters."""
-    text = f"{type(exc).__name__}: {exc}"
-    return text if len(text) <= MAX_ERROR else text[: MAX_ERROR - 1] + "…"
 
 
 async def park(conn: Any, project_id: str, position: int, schema: str, error: str) -> None:
@@ -72,24 +63,27 @@ async def release(conn: Any, project_ids: list[str]) -> None:
         )
 
 
-_COLUMNS = (
-    "project_id, position, applied_position, error, first_failed_at, last_failed_at, attempts"
+#: an `Unpriceable`'s columns, of `unpriceable_projects` read as `u`
+COLUMNS = ", ".join(
+    f"u.{c}"
+    for c in (
+        "project_id",
+        "position",
+        "applied_position",
+        "error",
+        "first_failed_at",
+        "last_failed_at",
+        "attempts",
+    )
 )
 
 
 async def parked(conn: Any) -> list[Unpriceable]:
     """Every parked project, oldest failure first."""
     rows = await conn.fetch(
-        f"SELECT {_COLUMNS} FROM unpriceable_projects ORDER BY first_failed_at, project_id"
+        f"SELECT {COLUMNS} FROM unpriceable_projects u ORDER BY u.first_failed_at, u.project_id"
     )
     return [Unpriceable(*row) for row in rows]
-
-
-async def parked_one(conn: Any, project_id: str) -> Unpriceable | None:
-    row = await conn.fetchrow(
-        f"SELECT {_COLUMNS} FROM unpriceable_projects WHERE project_id = $1", project_id
-    )
-    return None if row is None else Unpriceable(*row)
 
 
 class ParkedList:

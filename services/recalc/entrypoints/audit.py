@@ -61,7 +61,7 @@ async def project_book(request: Request, project_id: str, as_of: int, wait_ms: i
     """The replayed book holding `project_id` as of `as_of`; 404 before it existed."""
     await wait_for_log(request, as_of, wait_ms)
     async with log_connection(request) as conn:
-        with pricing_errors(project_id, as_of):
+        with pricing_errors():
             book = await asof.book_as_of(conn, project_id, as_of)
     if project_id not in book.projects:
         raise not_found("project", project_id, as_of)
@@ -77,7 +77,7 @@ async def record_as_of(
         project_id = await asof.record_project_as_of(conn, record_id, as_of)
         book = None
         if project_id is not None:
-            with pricing_errors(project_id, as_of):
+            with pricing_errors():
                 book = await asof.book_as_of(conn, project_id, as_of)
     row = None if book is None else asof.record_row(book, record_id)
     if row is None:
@@ -99,7 +99,7 @@ async def hour_pricing_history(
         upto = as_of if as_of is not None else await eventlog.head(conn)
     await wait_for_log(request, upto, wait_ms)
     async with log_connection(request) as conn:
-        with pricing_errors(project_id, upto):
+        with pricing_errors():
             pricings = await hour_history(conn, project_id, hour_id, upto)
     if not pricings:
         raise not_found("hour entry", hour_id, upto)

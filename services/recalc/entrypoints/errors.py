@@ -11,8 +11,7 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from services.recalc.adapters.unpriceable import describe
-from shared.infra.dberrors import is_transient
+from services.recalc.service_layer.isolation import CannotPrice
 from shared.infra.http import ApiError
 
 log = logging.getLogger(__name__)
@@ -33,20 +32,10 @@ def unpriceable_error(project_id: str, applied: int, error: str) -> ApiError:
 
 
 @contextmanager
-def pricing_errors(project_id: str, position: int) -> Iterator[None]:
-    """Replaying `project_id` up to `position` failed in pricing: 503, not 500.
-    Database errors and API errors pass through unchanged."""
+def pricing_errors() -> Iterator[None]:
+    """A replay (`as_of`, an hour's history) that pricing cannot carry out: 503, not 500."""
     try:
         yield
-    except ApiError:
-        raise
-    except Exception as exc:
-        if is_transient(exc):
-            raise
-        log.error("project %s cannot be priced as of %d", project_id, position, exc_info=True)
-        raise ApiError(
-            503,
-            "project_unpriceable",
-            f"project {project_id!r} cannot be priced as of position {position}:"
-            f" {describe(exc)}.{_AFTER}",
-        ) from exc
+    except CannotPrice as exc:
+        log.error("%s", exc, exc_info=True)
+        raise ApiError(503, "project_unpriceable", f"{exc}.{_AFTER}") from exc

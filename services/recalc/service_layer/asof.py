@@ -30,6 +30,7 @@ from services.recalc.domain.reference import ReferenceData
 from services.recalc.domain.state import ProjectState
 from services.recalc.domain.views import PricingObserver
 from services.recalc.service_layer.advance import REFERENCE_TYPES
+from services.recalc.service_layer.isolation import CannotPrice, describe
 from shared.events import project_of_stream
 from shared.infra import eventlog
 
@@ -83,7 +84,11 @@ async def replay_projects(
     book = FinanceBook(await reference_as_of(conn, upto))
     book.observer = observer
     for event in await eventlog.read_for_projects(conn, sorted(project_ids), 0, upto):
-        book.apply(event)
+        try:
+            book.apply(event)
+        except Exception as exc:  # pure code: not the database, a project it cannot price
+            project_id = project_of_stream(event.stream) or event.stream
+            raise CannotPrice(project_id, event.position, describe(exc)) from exc
     return book
 
 

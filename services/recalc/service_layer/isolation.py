@@ -15,6 +15,29 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 
+#: an error is kept to this many characters (its type and message, never a value dump)
+MAX_ERROR = 500
+
+
+def describe(exc: BaseException) -> str:
+    """`Type: message`, cut to `MAX_ERROR` characters."""
+    text = f"{type(exc).__name__}: {exc}"
+    return text if len(text) <= MAX_ERROR else text[: MAX_ERROR - 1] + "…"
+
+
+class CannotPrice(Exception):
+    """Pricing cannot apply `project_id`'s event at `position` (a replay: `as_of`,
+    an hour's history, `tally audit`). The worker parks such a project instead."""
+
+    def __init__(self, project_id: str, position: int, error: str) -> None:
+        super().__init__(
+            f"project {project_id!r} cannot be priced as of position {position}: {error}"
+        )
+        self.project_id = project_id
+        self.position = position
+        self.error = error
+
+
 #: advances these projects in one transaction (or several); returns every project
 #: advanced, raises when its transaction fails (nothing of that one is kept)
 Advance = Callable[[list[str]], Awaitable[set[str]]]

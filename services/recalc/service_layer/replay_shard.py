@@ -18,9 +18,9 @@ from typing import Any
 
 import orjson
 
-from services.recalc.adapters.unpriceable import describe
 from services.recalc.domain.book import FinanceBook
 from services.recalc.service_layer.asof import reference_as_of
+from services.recalc.service_layer.isolation import describe
 from services.recalc.service_layer.replay_copy import copy_projects
 from shared.events import RecordedEvent, TaskMoved, project_of_stream
 from shared.infra import eventlog

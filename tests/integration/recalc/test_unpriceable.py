@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.cli import audit, status
 from services.recalc.adapters.unpriceable import parked
+from services.recalc.service_layer.isolation import CannotPrice
 from services.recalc.service_layer.replay import Replayer
 from shared.events import (
     Assignment,
@@ -140,7 +141,7 @@ async def test_poisoned_projects_are_parked_and_the_others_priced(
     # the command line: status lists them, audit says why, replay leaves them out
     state = await status.load(log_writer.url)
     assert {p["project_id"] for p in state["unpriceable"]} == {budget.project, rate.project}
-    with pytest.raises(audit.CannotPrice, match="cannot be priced"):
+    with pytest.raises(CannotPrice, match="cannot be priced"):
         await audit.load(log_writer.url, rate.project, None)
     conn = await asyncpg.connect(plain_dsn(log_writer.url))
     try:

@@ -10,9 +10,9 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.ledger.adapters.event_store import EventStore
-from services.ledger.entrypoints.http import LedgerState, database_errors, router
+from services.ledger.entrypoints.http import LedgerState, router
 from shared.infra.app import compose_app
-from shared.infra.http import ApiError
+from shared.infra.dberrors import is_database_unavailable
 from shared.infra.runtime import settle_loaded_state
 from shared.infra.settings import Settings
 
@@ -30,10 +30,11 @@ async def ledger_lifespan(
     model up under the log lock anyway, and answers 503 until the database is back."""
     store = EventStore(engine)
     try:
-        async with database_errors():
-            await store.load()
+        await store.load()
         log.info("ledger write model at position %d", store.model.position)
-    except ApiError:
+    except Exception as exc:
+        if not is_database_unavailable(exc):
+            raise
         log.warning("database unreachable at start-up; the write model loads on first append")
     settle_loaded_state()
     app.state.ledger = LedgerState(store=store, max_body_bytes=settings.max_body_bytes)

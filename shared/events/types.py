@@ -31,6 +31,8 @@ MAX_DATE = date(2199, 12, 31)
 MAX_TEXT = 1000
 """The longest free text (names, descriptions, numbers of reference), in characters."""
 MAX_ID = 200
+ID_PATTERN = r"^[A-Za-z0-9_.:\-]+$"
+"""What every id looks like (and so every `{…_id}` in a path)."""
 QUOTE_CHARS = 80
 """An error message quotes at most this much of a value the client sent."""
 
@@ -38,13 +40,17 @@ _PLAIN_DECIMAL = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
+def shorten(text: str, limit: int = QUOTE_CHARS) -> str:
+    """`text` cut to `limit` characters with an ellipsis."""
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
 def quote(value: object, limit: int = QUOTE_CHARS) -> str:
     """`repr(value)` for an error message, a long value cut to `limit` characters
     with an ellipsis: a message never echoes a 100 KB value whole."""
     if isinstance(value, str) and len(value) > limit:
         return repr(value[:limit]) + "…"
-    text = repr(value)
-    return text if len(text) <= limit else text[:limit] + "…"
+    return shorten(repr(value), limit)
 
 
 def _plain_number(value: object) -> object:
@@ -113,7 +119,7 @@ Percent = Annotated[
     Field(ge=0, le=100, decimal_places=4, allow_inf_nan=False),
     BeforeValidator(_plain_number),
 ]
-Id = Annotated[str, Field(min_length=1, max_length=MAX_ID, pattern=r"^[A-Za-z0-9_.:\-]+$")]
+Id = Annotated[str, Field(min_length=1, max_length=MAX_ID, pattern=ID_PATTERN)]
 
 Text = Annotated[str, Field(max_length=MAX_TEXT), AfterValidator(_no_nul)]
 """Free text: at most MAX_TEXT characters, and no U+0000 (PostgreSQL's jsonb cannot

@@ -21,6 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from shared.events.types import ID_PATTERN, MAX_ID
 from shared.infra.auth import InvalidToken, Keys, Principal, verify_token
 from shared.infra.dberrors import is_database_unavailable, nothing_sent
 from shared.infra.revocation import RevokedTokens
@@ -29,14 +30,11 @@ log = logging.getLogger(__name__)
 
 # --- parameters: what a path or query may hold ------------------------------------
 
-#: An id (`shared.events.types.Id`): what every `{…_id}` path parameter must look like.
-ID_PATTERN = r"^[A-Za-z0-9_.:\-]+$"
-ID_MAX_LENGTH = 200
 #: Positions are PostgreSQL bigints: non-negative and at most 2**63 - 1.
 MAX_POSITION = 2**63 - 1
 
 PathId = Annotated[
-    str, Path(min_length=1, max_length=ID_MAX_LENGTH, pattern=ID_PATTERN, description="an id")
+    str, Path(min_length=1, max_length=MAX_ID, pattern=ID_PATTERN, description="an id")
 ]
 """A `{project_id}`, `{hour_id}`, `{billing_record_id}`: 422 `invalid_field` otherwise."""
 
@@ -55,7 +53,7 @@ AsOf = Annotated[
 ]
 StreamName = Annotated[
     str | None,
-    Query(min_length=1, max_length=ID_MAX_LENGTH + 50, pattern=ID_PATTERN, description="a stream"),
+    Query(min_length=1, max_length=MAX_ID + 50, pattern=ID_PATTERN, description="a stream"),
 ]
 EventTypeName = Annotated[
     str | None,

@@ -60,16 +60,16 @@ def _state(request: Request) -> LedgerState:
 
 
 @contextlib.asynccontextmanager
-async def database_errors(*, write: bool = False) -> AsyncIterator[None]:
-    """503 when the database cannot be reached or does not answer in time; for a
-    `write` (an append) the message says whether it may have happened."""
+async def append_errors() -> AsyncIterator[None]:
+    """503 when the database cannot be reached or does not answer in time, saying
+    whether the append may have happened (reads get their 503 from `Guard`)."""
     try:
         yield
     except Exception as exc:
         if not is_database_unavailable(exc):
             raise
         log.warning("database unavailable: %s: %s", type(exc).__name__, exc)
-        raise database_unavailable(exc, write=write) from exc
+        raise database_unavailable(exc, write=True) from exc
 
 
 def _refused(exc: RuleViolation) -> ApiError:
@@ -77,7 +77,7 @@ def _refused(exc: RuleViolation) -> ApiError:
 
 
 async def _append(state: LedgerState, batch: list[Pending], who: Principal) -> list[Appended]:
-    async with database_errors(write=True):
+    async with append_errors():
         return await state.store.append(batch, who.subject)
 
 

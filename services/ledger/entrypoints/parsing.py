@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from services.ledger.adapters.event_store import Pending
 from services.ledger.domain.recalc_split import split_recalculation
 from shared.events import EVENT_TYPES, FinancesRecalculationRequested
-from shared.events.types import QUOTE_CHARS, quote
+from shared.events.types import QUOTE_CHARS, quote, shorten
 from shared.infra.auth import Principal
 from shared.infra.http import ApiError
 
@@ -181,15 +181,13 @@ def _nul_at(path: tuple[int | str, ...]) -> None:
     )
 
 
-def _cut(text: str, limit: int = 4 * QUOTE_CHARS) -> str:
-    return text if len(text) <= limit else text[:limit] + "…"
+def _cut(text: str) -> str:
+    return shorten(text, 4 * QUOTE_CHARS)
 
 
 def _key(part: str) -> str:
     """A key as it appears in a field path: U+0000 spelled out, a long key cut."""
-    if "\x00" in part:
-        part = part.replace("\x00", "\\u0000")
-    return part if len(part) <= QUOTE_CHARS else part[:QUOTE_CHARS] + "…"
+    return shorten(part.replace("\x00", "\\u0000"))
 
 
 def field_path(loc: tuple[int | str, ...], prefix: str = "data") -> str:

@@ -16,10 +16,8 @@ price is parked alone (`services/recalc/service_layer/isolation.py`).
 from __future__ import annotations
 
 import types
-from datetime import date
-from decimal import Decimal
 from functools import cache
-from typing import Annotated, Any, Literal, Union, get_args, get_origin
+from typing import Annotated, Any, Union, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, create_model
 
@@ -43,9 +41,7 @@ def _relax(annotation: Any) -> Any:
         if len(args) == 2 and args[1] is Ellipsis:
             return tuple[_relax(args[0]), ...]  # type: ignore[misc]
         return tuple[tuple(_relax(a) for a in args)]  # type: ignore[misc]
-    if origin is Literal or annotation in (Decimal, date, str, int, bool):
-        return annotation
-    return annotation
+    return annotation  # Decimal, date, str, bool, Literal[...]: no constraint to drop
 
 
 @cache

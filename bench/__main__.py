@@ -35,6 +35,14 @@ NOTES = [
     " join, rounded and written to a table; the better of two runs.",
     "Replay: wall time of `tally replay` (process start-up included). Limit:"
     " `shared.infra.eventlog.read_after` in batches of 10,000 with decoding, no projection.",
+    "as_of: `GET /v1/projects/{id}/finances?as_of=N` of the big project (the first bulk"
+    " project), N the position of the middle event of its stream in the log (found by SQL"
+    " after the recalculation of that project), so about half its hour entries are in force"
+    " at N; wall time until the whole answer has arrived, the best of three (two if one"
+    " took over 30 s). `/hours?as_of=N` (one answer, not paginated) is timed the same way"
+    " and its entries counted against the HoursLogged of the stream up to N. Limit: the"
+    " same run's `recalculate one project` time for that project (so `--only as_of` runs"
+    " that scenario too).",
     "Freshness: single HoursLogged at a steady rate; latency = the `ProjectFinancesChanged`"
     " whose cause is that event's position arriving on `tally.finance.v1`, minus the moment"
     " the POST was sent. Limit: sequential bare produce -> consume round trips.",
@@ -63,7 +71,8 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         metavar="NAME[,NAME]",
         help="run only these scenarios (" + ", ".join(ONLY_NAMES) + "); the data they need"
-        " is still ingested; BENCHMARKS.md is then written only with --output",
+        " is still ingested (as_of also runs one, its limit); BENCHMARKS.md is then written"
+        " only with --output",
     )
     parser.add_argument("--output", type=Path, default=None, help="default: BENCHMARKS.md")
     args = parser.parse_args(argv)

@@ -180,6 +180,16 @@ class TallyClient:
             )
         return [int(p) for p in response.json()["positions"]]
 
+    async def read_timed(self, path: str, params: dict[str, int]) -> tuple[float, bytes]:
+        """Seconds until the whole answer of `GET {reads_url}{path}` has arrived (body
+        read, not decoded), and the body; raises on any status but 200."""
+        start = time.perf_counter()
+        response = await self.http.get(f"{self.reads_url}{path}", params=params)
+        seconds = time.perf_counter() - start
+        if response.status_code != 200:
+            raise RuntimeError(f"GET {path}: HTTP {response.status_code}: {response.text[:200]}")
+        return seconds, response.content
+
     async def all_caught_up(self, project_ids: list[str], position: int, patience: float) -> bool:
         """Every project's reads include `position`: the worker has no backlog left
         (one project caught up says nothing of the others)."""

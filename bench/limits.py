@@ -191,6 +191,34 @@ async def log_size(dsn: str) -> int:
         await conn.close()
 
 
+async def middle_of_stream(dsn: str, stream: str) -> tuple[int, int, int]:
+    """In Tally's log: the position of the middle event of `stream`, how many events the
+    stream has, and how many HoursLogged of it lie at or before that position."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        total = int(await conn.fetchval("SELECT count(*) FROM events WHERE stream = $1", stream))
+        if total == 0:
+            raise RuntimeError(f"no event in stream {stream!r}")
+        position = int(
+            await conn.fetchval(
+                "SELECT position FROM events WHERE stream = $1 ORDER BY position OFFSET $2 LIMIT 1",
+                stream,
+                total // 2,
+            )
+        )
+        logged = int(
+            await conn.fetchval(
+                "SELECT count(*) FROM events WHERE stream = $1 AND type = 'HoursLogged'"
+                " AND position <= $2",
+                stream,
+                position,
+            )
+        )
+        return position, total, logged
+    finally:
+        await conn.close()
+
+
 async def roundtrip(bootstrap: str, count: int, topic: str = "bench.roundtrip") -> list[float]:
     """Latencies (s) of `count` sequential produce -> consume round trips."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)

@@ -11,19 +11,21 @@ import traceback
 from collections.abc import Awaitable
 
 import asyncpg
+import orjson
 
 from bench import limits
 from bench.client import TallyClient
 from bench.finance import FinanceWatch
 from bench.org import Org
 from bench.report import mib, rate, verdict
-from bench.run import Run, failures, ms
+from bench.run import AS_OF, Run, failures, ms
 from bench.scenarios import change_rate, freshness, replay, replay_available, wait_for
 from bench.servers import RssSampler, TallyProcess
 
 WORKER_ROWS = [
     "recalculate one project",
     "bulk recalculation",
+    AS_OF,
     "freshness",
     "memory: worker in bulk",
 ]
@@ -70,6 +72,8 @@ async def worker_scenarios(
         await guarded(run, ["freshness"], measure_freshness(run, client, watch, fresh, lim))
     if only is None or "one" in only:
         await guarded(run, ["recalculate one project"], recalc_one(run, org, client, watch, lim))
+    if only is None or "as_of" in only:
+        await guarded(run, [AS_OF], as_of_reads(run, org, client))
     if only is None or "bulk" in only:
         bulk_rows = ["bulk recalculation", "memory: worker in bulk"]
         await guarded(run, bulk_rows, recalc_bulk(run, org, client, watch, recalc.sampler, lim))
@@ -133,9 +137,10 @@ async def recalc_one(
     if timed is None:
         row.na("no FinancesRecalculated seen")
         return
+    run.recalc_one = timed.seconds
     row.tally = f"{timed.seconds:.3f} s ({size.hours_big:,} entries; {timed.via})"
-    row.ratio = f"{timed.seconds / lim['one']:.1f}×"
-    row.met = verdict(timed.seconds <= 1.0, timed.seconds <= 5 * lim["one"])
+    row.ratio = f"{timed.seconds / lim['one']:.2f}×"
+    row.met = verdict(timed.seconds <= 1.5 * lim["one"], timed.seconds <= 0.5)
 
 
 async def recalc_bulk(
@@ -173,7 +178,7 @@ async def recalc_bulk(
         f"{rate(value, 'entries/s')} ({len(ids):,} projects in {timed.seconds:.1f} s; {timed.via})"
     )
     row.ratio = f"{value / lim['bulk']:.2f}"
-    row.met = verdict(value >= 100_000)
+    row.met = verdict(value >= 0.6 * lim["bulk"], value >= 200_000)
     peak = sampler.window_peak if sampler else 0
     # Flat: from a quarter of the projects done to all of them, RSS grows < 10 % + 16 MiB.
     flat = len(marks) < 2 or marks[-1] <= marks[0] * 1.1 + 16 * 2**20
@@ -182,7 +187,50 @@ async def recalc_bulk(
         f"peak {mib(peak)}; {mib(before)} at the start, {path} at 25/50/75/100 % of projects"
         + ("" if flat else " (grows)")
     )
-    memory.met = verdict(peak <= 500 * 2**20, flat)
+    memory.met = verdict(peak <= 400 * 2**20, flat)
+
+
+async def best_of(
+    client: TallyClient, path: str, params: dict[str, int], runs: int = 3, patient: float = 30.0
+) -> tuple[float, int, bytes]:
+    """The fastest of `runs` reads of the same answer (two when the first took longer
+    than `patient` s), how many ran, and the last body."""
+    best, done, content = float("inf"), 0, b""
+    while done < runs:
+        seconds, content = await client.read_timed(path, params)
+        best, done = min(best, seconds), done + 1
+        if done == 1 and seconds > patient:
+            runs = min(runs, 2)
+    return best, done, content
+
+
+async def as_of_reads(run: Run, org: Org, client: TallyClient) -> None:
+    """`GET /finances?as_of=N` and `/hours?as_of=N` of the big project, N the position of
+    the middle event of its stream; the limit beside them: the same run's recalculation
+    of that project (run before this, so the log holds it too)."""
+    big = org.projects[0].project_id
+    row = run.rows[AS_OF]
+    position, events, logged = await limits.middle_of_stream(run.dsn, f"project-{big}")
+    run.say(f"as_of reads of the big project at position {position:,}")
+    params = {"as_of": position}
+    finances, fin_runs, content = await best_of(client, f"/v1/projects/{big}/finances", params)
+    if int(orjson.loads(content).get("as_of", position)) != position:
+        raise RuntimeError(f"/finances answered for another position: {content[:200]!r}")
+    # /hours is not paginated (api.md): one answer holds every entry of the project.
+    hours, hour_runs, content = await best_of(client, f"/v1/projects/{big}/hours", params)
+    entries = len(orjson.loads(content)["hours"])
+    complete = "" if entries == logged else f", but {logged:,} HoursLogged up to N"
+    row.tally = (
+        f"{finances:.3f} s (as_of={position:,}, event {events // 2 + 1:,} of {events:,} of"
+        f" its stream, best of {fin_runs}); /hours: {hours:.3f} s, {entries:,} entries"
+        f"{complete}, {len(content) / 2**20:,.1f} MiB (best of {hour_runs})"
+    )
+    if run.recalc_one is None:
+        row.limit = "n/a (no recalculation of the project measured)"
+        return
+    row.limit = f"{run.recalc_one:.3f} s (recalculate one project, this run)"
+    row.ratio = f"{finances / run.recalc_one:.2f}×"
+    row.met = verdict(finances <= 2 * run.recalc_one, entries == logged)
 
 
 async def rss_by_progress(
@@ -227,4 +275,4 @@ async def replay_scenario(run: Run) -> None:
     suffix = "" if code == 0 else f" [exit code {code}]"
     row.tally = f"{rate(value)} ({seconds:.1f} s){suffix}"
     row.ratio = f"{value / limit:.2f}"
-    row.met = verdict(value >= 50_000, value >= 0.5 * limit, code == 0)
+    row.met = verdict(value >= 0.5 * limit, value >= 50_000, code == 0)

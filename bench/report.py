@@ -17,6 +17,7 @@ SCENARIOS = (
     "recalculate one project",
     "bulk recalculation",
     "tally replay",
+    "as_of finances, big project",
     "freshness",
     "memory: worker in bulk",
 )

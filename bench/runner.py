@@ -23,7 +23,7 @@ from bench.recalc_runs import (
     worker_scenarios,
 )
 from bench.report import rate, verdict
-from bench.run import TARGETS, Run, failures, ms
+from bench.run import AS_OF, TARGETS, Run, failures, ms
 from bench.scenarios import post_setup
 from bench.servers import Database, TallyProcess
 from bench.sizes import Size
@@ -39,19 +39,23 @@ ONLY_NAMES = {
     "one": ["recalculate one project"],
     "bulk": ["bulk recalculation", "memory: worker in bulk"],
     "replay": ["tally replay"],
+    "as_of": [AS_OF],
     "freshness": ["freshness"],
 }
+#: what a name brings with it: as_of's limit is the same run's "recalculate one project"
+NEEDS = {"as_of": frozenset({"one"})}
 
 
 def parse_only(text: str | None) -> frozenset[str] | None:
-    """`one,bulk` -> {"one", "bulk"}; None: every scenario."""
+    """`one,bulk` -> {"one", "bulk"}, with what each needs (`as_of` -> {"as_of", "one"});
+    None: every scenario."""
     if text is None:
         return None
     names = frozenset(n.strip() for n in text.split(",") if n.strip())
     unknown = names - set(ONLY_NAMES)
     if unknown or not names:
         raise ValueError(f"--only: unknown {sorted(unknown)}; choose from {list(ONLY_NAMES)}")
-    return names
+    return names.union(*(NEEDS.get(n, frozenset()) for n in names))
 
 
 def _wants(only: frozenset[str] | None, name: str) -> bool:
@@ -241,7 +245,7 @@ async def tally_scenarios(
             row.ratio = f"{value / lim['single']:.2f}"
             row.met = verdict(value >= 0.35 * lim["single"], p99 <= 25, not outcome.failed_requests)
             last = max(last, outcome.last_position)
-        if not any(_wants(only, n) for n in ("one", "bulk", "freshness", "replay")):
+        if not any(_wants(only, n) for n in ("one", "bulk", "as_of", "freshness", "replay")):
             return
 
         if not recalc.available():

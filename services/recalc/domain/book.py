@@ -14,10 +14,12 @@ Rules: docs/rules.md#r5 to #r8.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Callable
 from typing import Any
 
 from services.recalc.domain import items, projects
+from services.recalc.domain.pricing import Pricer
 from services.recalc.domain.recalc import recalculate
 from services.recalc.domain.reference import ReferenceData
 from services.recalc.domain.state import Changes, ProjectState
@@ -86,6 +88,41 @@ def _manual(step: Step, state: ProjectState, data: FinancesRecalculationRequeste
 
 _HANDLERS[FinancesRecalculationRequested] = _manual
 
+#: Events that neither read nor change what a `Pricer` depends on (the project's
+#: info, its tasks, the reference data): a quiet book keeps a project's pricer
+#: across them. Any other event of a project drops its pricer (and a task move the
+#: target's too), except a task update that leaves what a pricer reads of the task.
+_KEEP_PRICER = frozenset(
+    {
+        HoursLogged,
+        HoursEdited,
+        HoursDeleted,
+        ExpenseRecorded,
+        ExpenseUpdated,
+        ExpenseDeleted,
+        BillingRecordCreated,
+        BillingRecordUpdated,
+        BillingRecordItemsAdded,
+        BillingRecordItemsRemoved,
+        BillingRecordStatusChanged,
+    }
+)
+#: The task fields a `Pricer` reads (pricing.py) besides its id.
+_PRICED_TASK_FIELDS = frozenset(
+    {"cost_type", "revenue_type", "fixed_hourly_cost", "revenue_amount", "assignments"}
+)
+
+
+def _change_positions(reference: ReferenceData) -> list[int]:
+    """Every position at which `reference` changed, ascending: between two of them,
+    every look-up "as known at P" answers the same."""
+    positions: set[int] = set(reference.roles.values()) | set(reference.companies.values())
+    for roles in reference._user_roles.values():
+        positions.update(roles.positions)
+    for tables in reference._tables.values():
+        positions.update(tables.positions)
+    return sorted(positions)
+
 
 class FinanceBook:
     """Projects held in memory, priced from the log (R1.1)."""
@@ -101,6 +138,12 @@ class FinanceBook:
         #: state they were computed from: the next event's `before` (computing totals
         #: twice an event was a fifth of a catch-up). Only `apply` changes a held state.
         self._last_totals: dict[str, tuple[ProjectState, ProjectTotals]] = {}
+        #: a quiet book's pricer of each project, reused while nothing it reads
+        #: changes (`_pricer`), so that its memos (rate chains, breaks) carry over
+        self._pricers: dict[str, Pricer] = {}
+        #: positions where the reference data changed, as of `reference.position`
+        self._ref_changes: list[int] = []
+        self._ref_seen = -1
 
     def add(self, state: ProjectState) -> None:
         """Hold a project restored by the worker."""
@@ -111,6 +154,7 @@ class FinanceBook:
 
     def drop(self, project_id: str) -> None:
         self._last_totals.pop(project_id, None)
+        self._pricers.pop(project_id, None)
         state = self.projects.pop(project_id, None)
         if state is not None:
             for record_id in state.records:
@@ -122,6 +166,24 @@ class FinanceBook:
         project_id = project_of_stream(event.stream)
         if project_id is None:
             return []
+        if self.quiet:
+            kind = type(data)
+            if kind is TaskUpdated:
+                if data.provided() & _PRICED_TASK_FIELDS:
+                    self._pricers.pop(project_id, None)
+            elif kind not in _KEEP_PRICER:
+                self._pricers.pop(project_id, None)
+                if kind is TaskMoved:
+                    self._pricers.pop(data.to_project_id, None)  # type: ignore[attr-defined]
+            elif self.observer is None and (kind is HoursLogged or kind is HoursEdited):
+                state = self.projects.get(project_id)
+                if state is not None:
+                    pricer = self._pricer(project_id, state, event.position)
+                    if kind is HoursLogged:
+                        items.log_hour(pricer, state, data, event.position)  # type: ignore[arg-type]
+                    else:
+                        items.edit_hour(pricer, state, data, event.position)  # type: ignore[arg-type]
+                return []
         step = Step(
             event=event,
             reference=self.reference,
@@ -148,6 +210,28 @@ class FinanceBook:
         before = {pid: self._totals_now(pid) for pid in touched}
         handler(step, state, data)
         return self._published(event, before, step)
+
+    def _pricer(self, project_id: str, state: ProjectState, position: int) -> Pricer:
+        """A pricer answering as one made at `position` would: the project's last one
+        when the reference data has not changed since it was made (nor the project's
+        info or tasks: other events drop it, see _KEEP_PRICER), else a new one. The
+        reference is fed at least up to `position` before the event (see above), so
+        its change positions cover everything known at `position`."""
+        reference = self.reference
+        if reference.position != self._ref_seen:
+            self._ref_changes = _change_positions(reference)
+            self._ref_seen = reference.position
+        pricer = self._pricers.get(project_id)
+        if (
+            pricer is not None
+            and pricer.info is state.info
+            and pricer.at <= position
+            and bisect_right(self._ref_changes, pricer.at)
+            == bisect_right(self._ref_changes, position)
+        ):
+            return pricer
+        pricer = self._pricers[project_id] = Pricer(reference, state.info, position)
+        return pricer
 
     def _recalculate(self, step: Step) -> list[tuple[Recalc, int, int]]:
         """Run what the handler asked for, in order, once per (project, reason)."""

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from services.recalc.domain.money import ZERO_CENTS
-from services.recalc.domain.pricing import price_hour
+from services.recalc.domain.pricing import Pricer, price_hour
 from services.recalc.domain.state import BillingRecordState, ExpenseState, HourEntry, ProjectState
 from services.recalc.domain.step import Step
 from shared.events import (
@@ -46,6 +46,13 @@ _RECORD_FIELDS = ("description", "billing_date", "po_number", "invoice_id", "add
 
 def hours_logged(step: Step, state: ProjectState, data: HoursLogged) -> None:
     """Price the new entry at its own position (R1.3)."""
+    step.observe(log_hour(step.pricer(state), state, data, step.position))
+
+
+def log_hour(pricer: Pricer, state: ProjectState, data: HoursLogged, position: int) -> HourEntry:
+    """`hours_logged` with a given pricer: one made at `position`, or at an earlier
+    position of the same project with no reference, project or task change since (it
+    answers as one made at `position` would; a quiet book reuses it, book.py)."""
     task = state.tasks.get(data.task_id) if data.task_id is not None else None
     hour = HourEntry(
         hour_id=data.hour_id,
@@ -62,28 +69,39 @@ def hours_logged(step: Step, state: ProjectState, data: HoursLogged) -> None:
         billing_rate=None,
         cost_rate_source=None,
         billing_rate_source=None,
-        priced_at=step.position,
+        priced_at=position,
     )
-    price_hour(step.pricer(state), task, hour, cost_only=False)
+    price_hour(pricer, task, hour, cost_only=False)
+    hour.priced_at = position
     state.put_hour(hour)
-    step.observe(hour)
+    return hour
 
 
 def hours_edited(step: Step, state: ProjectState, data: HoursEdited) -> None:
     """R10.1: an edit re-prices the entry completely, at the edit's position."""
+    hour = edit_hour(step.pricer(state), state, data, step.position)
+    if hour is not None:
+        step.observe(hour)
+
+
+def edit_hour(
+    pricer: Pricer, state: ProjectState, data: HoursEdited, position: int
+) -> HourEntry | None:
+    """`hours_edited` with a given pricer (as `log_hour`); the entry, if held."""
     hour = state.hours.get(data.hour_id)
     if hour is None:
-        return
+        return None
     state.account_hour(hour, -1)
     provided = data.provided()
     for name in _HOUR_FIELDS:
         if name in provided and (getattr(data, name) is not None or name == "role_id"):
             setattr(hour, name, getattr(data, name))
     task = state.tasks.get(hour.task_id) if hour.task_id is not None else None
-    price_hour(step.pricer(state), task, hour, cost_only=False)
+    price_hour(pricer, task, hour, cost_only=False)
+    hour.priced_at = position
     state.account_hour(hour, 1)
     state.touch_hour(hour.hour_id)
-    step.observe(hour)
+    return hour
 
 
 def _off_its_record(

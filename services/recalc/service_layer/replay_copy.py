@@ -8,6 +8,7 @@ the same column descriptions as the worker's writes (`adapters.rows`).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from operator import attrgetter
 from typing import Any
 
 from services.recalc.adapters.rows import (
@@ -34,13 +35,37 @@ def _getters(columns: Sequence[Column]) -> tuple[list[str], list[Getter]]:
     return [c.name for c in columns], [c.get for c in columns]
 
 
+def _row_getter(columns: Sequence[Column]) -> Callable[[Any], tuple[Any, ...]]:
+    """A whole record in one C call (`attrgetter`) when every column reads the
+    attribute of its own name (`rows._attr`), else the columns' getters one by one."""
+    if len(columns) > 1 and all(_reads_own_name(c) for c in columns):
+        return attrgetter(*(c.name for c in columns))
+    getters = [c.get for c in columns]
+    return lambda line: tuple([get(line) for get in getters])
+
+
+def _reads_own_name(column: Column) -> bool:
+    try:
+        return bool(column.get(_Probe()) == column.name)
+    except Exception:  # a computed column: it did more than read one attribute
+        return False
+
+
+class _Probe:
+    """An object whose every attribute is its own name: `get(_Probe()) == name` holds
+    for a column that reads the attribute of its name, and for no other."""
+
+    def __getattr__(self, name: str) -> str:
+        return name
+
+
 _PROJECT_NAMES, _PROJECT_GET = _getters(PROJECT)
 _TASK_NAMES, _TASK_GET = _getters(TASK)
 _VIEW_NAMES, _VIEW_GET = _getters(TASK_VIEW)
 _SUMS_NAMES, _SUMS_GET = _getters(TASK_SUMS)
 _OWN_NAMES, _OWN_GET = _getters(OWN_SUMS)
-_HOUR_NAMES, _HOUR_GET = _getters(HOUR)
-_EXPENSE_NAMES, _EXPENSE_GET = _getters(EXPENSE)
+_HOUR_NAMES, _HOUR_ROW = [c.name for c in HOUR], _row_getter(HOUR)
+_EXPENSE_NAMES, _EXPENSE_ROW = [c.name for c in EXPENSE], _row_getter(EXPENSE)
 _RECORD_NAMES, _RECORD_GET = _getters(RECORD)
 _RVIEW_NAMES, _RVIEW_GET = _getters(RECORD_VIEW)
 
@@ -61,7 +86,6 @@ def project_records(
     out: dict[str, list[tuple[Any, ...]]] = {table: [] for table in COLUMNS}
     projects, tasks, hours = out["projects"], out["tasks"], out["hours"]
     expenses, records = out["expenses"], out["billing_records"]
-    hour_get = _HOUR_GET
     for project_id in project_ids:
         state = book.projects.get(project_id)
         if state is None:
@@ -87,10 +111,8 @@ def project_records(
                     *(get(sums) for get in _SUMS_GET),
                 )
             )
-        hours.extend(tuple([get(hour) for get in hour_get]) for hour in state.hours.values())
-        expenses.extend(
-            tuple(get(expense) for get in _EXPENSE_GET) for expense in state.expenses.values()
-        )
+        hours.extend(map(_HOUR_ROW, state.hours.values()))
+        expenses.extend(map(_EXPENSE_ROW, state.expenses.values()))
         for record_id, record in state.records.items():
             rview = book.record_view(record_id)
             records.append(

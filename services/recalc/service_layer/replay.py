@@ -30,8 +30,8 @@ from services.recalc.service_layer.compare import Difference, behind_projects, c
 from services.recalc.service_layer.replay_copy import copy_projects
 from services.recalc.service_layer.replay_shard import (
     ShardJob,
-    ShardResult,
     plan,
+    ready,
     rebuild_shard,
     run_shard,
 )
@@ -83,17 +83,31 @@ class Replayer:
 
     async def rebuild(self, conn: Any) -> Report:
         """Replay the whole log into `projection_next` (live reads keep working)."""
+        if self.jobs == 1:
+            return await self._rebuild(conn, None)
+        # The shard processes start (and import) while the schema is made and the
+        # streams are dealt: a spawned interpreter takes about as long as those.
+        context = multiprocessing.get_context("spawn")  # a fork would inherit the loop
+        with ProcessPoolExecutor(max_workers=self.jobs, mp_context=context) as pool:
+            for _ in range(self.jobs):
+                pool.submit(ready)
+            return await self._rebuild(conn, pool)
+
+    async def _rebuild(self, conn: Any, pool: ProcessPoolExecutor | None) -> Report:
         await self.create_next(conn)
         upto = await eventlog.head(conn)
         started = time.perf_counter()
         streams = await plan(conn, upto, self.jobs)
         jobs = [ShardJob(self.dsn or "", NEXT, s, upto, self.batch) for s in streams]
-        if self.jobs == 1:
+        if pool is None:
             async with conn.transaction():
                 _, result = await rebuild_shard(conn, jobs[0])
             results = [result]
         else:
-            results = await _in_processes(jobs)
+            loop = asyncio.get_running_loop()
+            results = list(
+                await asyncio.gather(*(loop.run_in_executor(pool, run_shard, j) for j in jobs))
+            )
         elapsed = time.perf_counter() - started
         self.position = upto
         self.projects = sum(r.projects for r in results)
@@ -195,16 +209,6 @@ class Replayer:
                 await conn.execute(
                     f"DELETE FROM {NEXT}.{table} WHERE project_id = ANY($1::text[])", ids
                 )
-
-
-async def _in_processes(jobs: list[ShardJob]) -> list[ShardResult]:
-    """One spawned process per shard (a fork would inherit the event loop)."""
-    loop = asyncio.get_running_loop()
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=len(jobs), mp_context=context) as pool:
-        return list(
-            await asyncio.gather(*(loop.run_in_executor(pool, run_shard, job) for job in jobs))
-        )
 
 
 async def _sleep(seconds: float) -> None:

@@ -13,6 +13,7 @@ from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from services.recalc.adapters.hourcols import load_tables, write_tables
 from services.recalc.adapters.hourload import HOUR_SELECT, ValueMemo
 from services.recalc.adapters.pricewrite import restamp, update_prices
 from services.recalc.adapters.rows import (
@@ -41,6 +42,7 @@ from services.recalc.adapters.rows import (
     task_view_from,
     totals_from,
 )
+from services.recalc.domain.hourtable import HourTable
 from services.recalc.domain.state import (
     BillingRecordState,
     ExpenseState,
@@ -89,6 +91,8 @@ class Writes:
     priced: list[HourEntry] = field(default_factory=list)
     #: hours whose priced_at and kept only changed
     restamped: list[HourEntry] = field(default_factory=list)
+    #: projects' entries held as columns: their rows marked `written` are written
+    tables: dict[str, HourTable] = field(default_factory=dict)
     expenses: list[ExpenseState] = field(default_factory=list)
     records: list[tuple[BillingRecordState, RecordView]] = field(default_factory=list)
     # (project_id, line id) pairs: a moved line is deleted from its source only
@@ -218,29 +222,42 @@ class ProjectionStore:
         return out
 
     async def load_hours(
-        self, conn: Any, project_ids: Collection[str], hour_ids: Collection[str] | None = None
+        self,
+        conn: Any,
+        project_ids: Collection[str],
+        hour_ids: Collection[str] | None = None,
+        *,
+        task_ids: Collection[str] | None = None,
     ) -> dict[str, list[HourEntry]]:
         """Stored hour entries by project: every one of `project_ids`, or only those
-        named by `hour_ids` (of any of those projects)."""
+        named by `hour_ids`, or only those of the tasks `task_ids` (of any of those
+        projects)."""
         if not project_ids:
             return {}
-        if hour_ids is None:
+        if hour_ids is None and task_ids is None:
             hours = await self._load_hours(conn, list(project_ids))
         else:
-            if not hour_ids:
+            column, ids = ("hour_id", hour_ids) if hour_ids is not None else ("task_id", task_ids)
+            if not ids:
                 return {}
             hours = self.memo.hours(
                 await conn.fetch(
                     f"SELECT {HOUR_SELECT} FROM {self.hour_lines()} h"
-                    " WHERE project_id = ANY($1::text[]) AND hour_id = ANY($2::text[])",
+                    f" WHERE project_id = ANY($1::text[]) AND {column} = ANY($2::text[])",
                     list(project_ids),
-                    list(hour_ids),
+                    list(ids),
                 )
             )
         out: dict[str, list[HourEntry]] = {}
         for hour in hours:
             out.setdefault(hour.project_id, []).append(hour)
         return out
+
+    async def load_tables(
+        self, conn: Any, project_ids: Sequence[str], held: dict[str, Collection[str]]
+    ) -> tuple[dict[str, HourTable], list[str]]:
+        """Every stored entry of `project_ids` as columns (`hourcols.load_tables`)."""
+        return await load_tables(conn, self.table("hours"), project_ids, held)
 
     async def _load_hours(self, conn: Any, ids: list[str]) -> list[HourEntry]:
         """In chunks through a cursor (inside a transaction): the fetched rows of a
@@ -263,6 +280,9 @@ class ProjectionStore:
         await self._delete(conn, "hours", "hour_id", writes.removed_hours)
         await self._delete(conn, "expenses", "expense_id", writes.removed_expenses)
         await self._delete(conn, "billing_records", "billing_record_id", writes.removed_records)
+        # Before the whole rows: an entry the batch also changed as an object is
+        # written whole, and its row in a table was never marked (`HourTable.live`).
+        await write_tables(conn, self.table("hours"), writes.tables)
         await self._upsert_projects(conn, writes.projects)
         await self._upsert(
             conn,

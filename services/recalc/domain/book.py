@@ -127,9 +127,13 @@ def _change_positions(reference: ReferenceData) -> list[int]:
 class FinanceBook:
     """Projects held in memory, priced from the log (R1.1)."""
 
-    def __init__(self, reference: ReferenceData, *, quiet: bool = False) -> None:
+    def __init__(
+        self, reference: ReferenceData, *, quiet: bool = False, columnar: bool = True
+    ) -> None:
         self.reference = reference
         self.quiet = quiet
+        #: recalculations of entries held as objects priced as columns (`Step.columnar`)
+        self.columnar = columnar
         self.projects: dict[str, ProjectState] = {}
         self.observer: PricingObserver | None = None
         #: billing record id -> project id, for `record_view`
@@ -191,6 +195,7 @@ class FinanceBook:
             record_projects=self._record_projects,
             observer=self.observer,
             today=today_of(event.recorded_at),
+            columnar=self.columnar,
         )
         if isinstance(data, ProjectCreated):
             projects.project_created(step, data)

@@ -1,6 +1,7 @@
 """Hour entries priced as columns (issue 9): the chains of `pricing.Pricer` as
 vectorised as-of look-ups and coalesces (R4.2, R4.4–R4.7, R5.1–R5.3, R7.3, R10.5,
-R10.7). Pure: no I/O. A prototype beside the scalar path; nothing calls it yet.
+R10.7). Pure: no I/O. The scalar `Pricer` stays the reference (single events, and
+whatever this module refuses: `NotColumnar`); a property test holds the two equal.
 
 Exact by construction: no float ever holds a rate or an amount. Rates are int64 in
 1/10,000 (R3.2: at most four places), hours int64 in 1/100, so `hours x rate` is
@@ -16,6 +17,9 @@ fills only the entries still without a rate, so "a gap falls through, a 0 stops"
 
 Every table is resolved "as known at" the one position of the recalculation before
 any look-up (`rate_arrays`), so the joins are on (key, business date) only.
+
+A rate keeps its written scale (95 and 95.00 are stored apart, as the scalar path
+stores the reference's Decimal): beside each scaled rate goes its number of places.
 
 Rules: docs/rules.md#r4, #r5.
 """
@@ -48,6 +52,9 @@ MAX_HOURS = 24 * HOURS_SCALE  # R3.2
 #: the largest scaled rate whose amount fits int64 (about 3.8e11 a hour: below the
 #: log's own limit of 1e12, so `price` refuses such a project: use the scalar path)
 MAX_RATE = (np.iinfo(np.int64).max - _PER_CENT) // MAX_HOURS
+#: the most places a rate's written scale may have here (more is refused, as is a
+#: value that needs them: R3.2 allows four)
+MAX_PLACES = 30
 
 #: rate sources, as int8 codes; 0 is "no rate" (R10.7: rate and source null)
 SOURCES: tuple[str | None, ...] = (None, "user", "role", "company_role", "project_role", "task")
@@ -72,17 +79,37 @@ _FIXED_HOURLY_REVENUE = 6
 PROJECT_HOURS = -1
 
 
-class TooLarge(ValueError):
-    """A rate or hours beyond what int64 prices exactly: price this project with the
-    scalar `Pricer` instead."""
+class NotColumnar(ValueError):
+    """A value these columns can't hold exactly (more places than R3.2 allows, a
+    negative, or an amount beyond int64, as only an event stored under older input
+    limits can hold): price the project with the scalar `Pricer` instead."""
+
+    def __init__(self, what: str, project_id: str | None = None) -> None:
+        super().__init__(what if project_id is None else f"project {project_id}: {what}")
+        self.project_id = project_id
 
 
 def scaled(value: Decimal, scale: int) -> int:
     """`value x scale` as an int, refusing anything that would need rounding."""
     out = value * scale
-    if out != out.to_integral_value():
-        raise ValueError(f"{value} has more places than 1/{scale}")
+    if out != out.to_integral_value() or value < 0:
+        raise NotColumnar(f"{value} is not a multiple of 1/{scale} of at least 0")
     return int(out)
+
+
+def places(value: Decimal) -> int:
+    """The written scale of `value` as PostgreSQL's numeric keeps it (`scale()`)."""
+    exponent = value.as_tuple().exponent
+    assert isinstance(exponent, int)  # never NaN nor infinite (R9)
+    return min(max(0, -exponent), MAX_PLACES)
+
+
+def rate_of(value: Decimal) -> tuple[int, int]:
+    """A rate as (scaled value, places), refused beyond what an amount can carry."""
+    out = scaled(value, RATE_SCALE)
+    if out > MAX_RATE:
+        raise NotColumnar(f"rate {value}")
+    return out, places(value)
 
 
 # -- rate tables as arrays -----------------------------------------------------------------
@@ -91,69 +118,75 @@ def scaled(value: Decimal, scale: int) -> int:
 @dataclass(frozen=True, slots=True)
 class RateArrays:
     """The tables of one level for many keys: periods sorted by (key, start), and per
-    key the first period's start and value and the last period's end and value (R4.6)."""
+    key the first period's start and value and the last period's end and value (R4.6).
+    Every value goes with its places (`places`)."""
 
     composite: I64  # key * SPAN + start
     key: I64
     end: I64
     value: I64
+    places: I64
     first_start: I64  # by key; OPEN_START when open or no table
     first_value: I64
+    first_places: I64
     last_end: I64  # by key; OPEN_END when open or no table
     last_value: I64
+    last_places: I64
 
     @classmethod
     def build(cls, tables: Mapping[int, RateTable], keys: int) -> RateArrays:
         """`tables` by key index (0 <= key < `keys`), each sorted as `rates.make_table`."""
-        rows: list[tuple[int, int, int, int]] = []
+        rows: list[tuple[int, int, int, int, int]] = []
         first_start = np.full(keys, OPEN_START, dtype=np.int64)
-        first_value = np.zeros(keys, dtype=np.int64)
+        first = np.zeros((2, keys), dtype=np.int64)
         last_end = np.full(keys, OPEN_END, dtype=np.int64)
-        last_value = np.zeros(keys, dtype=np.int64)
+        last = np.zeros((2, keys), dtype=np.int64)
         for key, table in tables.items():
             for period in table:
-                value = scaled(period.value, RATE_SCALE)
-                if value > MAX_RATE:
-                    raise TooLarge(f"rate {period.value}")
                 start = OPEN_START if period.start is None else period.start.toordinal()
                 end = OPEN_END if period.end is None else period.end.toordinal()
-                rows.append((key, start, end, value))
+                rows.append((key, start, end, *rate_of(period.value)))
             if table:
-                first, last = table[0], table[-1]
-                if first.start is not None:
-                    first_start[key] = first.start.toordinal()
-                first_value[key] = scaled(first.value, RATE_SCALE)
-                if last.end is not None:
-                    last_end[key] = last.end.toordinal()
-                last_value[key] = scaled(last.value, RATE_SCALE)
+                head, tail = table[0], table[-1]
+                if head.start is not None:
+                    first_start[key] = head.start.toordinal()
+                first[:, key] = rate_of(head.value)
+                if tail.end is not None:
+                    last_end[key] = tail.end.toordinal()
+                last[:, key] = rate_of(tail.value)
         rows.sort()
-        a = np.array(rows, dtype=np.int64).reshape(-1, 4)
+        a = np.array(rows, dtype=np.int64).reshape(-1, 5)
         return cls(
             composite=a[:, 0] * SPAN + a[:, 1],
             key=a[:, 0].copy(),
             end=a[:, 2].copy(),
             value=a[:, 3].copy(),
+            places=a[:, 4].copy(),
             first_start=first_start,
-            first_value=first_value,
+            first_value=first[0],
+            first_places=first[1],
             last_end=last_end,
-            last_value=last_value,
+            last_value=last[0],
+            last_places=last[1],
         )
 
-    def lookup(self, keys: I64, days: I64) -> tuple[Bools, I64]:
-        """(found, value) per (key, day); a key < 0 (no role) finds nothing (R4.2)."""
+    def lookup(self, keys: I64, days: I64) -> tuple[Bools, I64, I64]:
+        """(found, value, places) per (key, day); a key < 0 (no role) finds nothing
+        (R4.2)."""
         if len(self.key) == 0:
-            return np.zeros(len(keys), dtype=np.bool_), np.zeros(len(keys), dtype=np.int64)
+            none = np.zeros(len(keys), dtype=np.int64)
+            return np.zeros(len(keys), dtype=np.bool_), none, none
         i = np.searchsorted(self.composite, keys * SPAN + days, side="right") - 1
         j = np.maximum(i, 0)
         found = (i >= 0) & (self.key[j] == keys) & (self.end[j] >= days) & (keys >= 0)
-        return found, self.value[j]
+        return found, self.value[j], self.places[j]
 
-    def override_lookup(self, keys: I64, days: I64) -> tuple[Bools, I64]:
+    def override_lookup(self, keys: I64, days: I64) -> tuple[Bools, I64, I64]:
         """R4.6/R10.4: before the first period the first applies, after the last the
         last; a gap between periods falls through (`rates.override_rate_on`)."""
-        found, value = self.lookup(keys, days)
+        found, value, places_ = self.lookup(keys, days)
         if len(self.key) == 0:
-            return found, value
+            return found, value, places_
         has = np.zeros(len(self.first_start), dtype=np.bool_)
         has[self.key] = True
         k = np.maximum(keys, 0)
@@ -161,8 +194,10 @@ class RateArrays:
         after = known & (days > self.last_end[k])
         before = known & (days < self.first_start[k])
         value = np.where(after, self.last_value[k], value)
+        places_ = np.where(after, self.last_places[k], places_)
         value = np.where(before, self.first_value[k], value)
-        return found | after | before, value
+        places_ = np.where(before, self.first_places[k], places_)
+        return found | after | before, value, places_
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,7 +261,9 @@ class TaskColumns:
     cost_type: I8  # index into COST_TYPES
     revenue_type: I8  # index into REVENUE_TYPES
     fixed_cost: I64  # scaled; -1: none
+    fixed_cost_places: I64
     revenue_amount: I64  # scaled; -1: none
+    revenue_amount_places: I64
     first_role: I64  # the first assignment with a role (R10.5); -1: none
     #: per task, its assignments' (user index, role index), -1 for a missing side
     assignments: tuple[tuple[tuple[int, int], ...], ...]
@@ -235,13 +272,9 @@ class TaskColumns:
 def task_columns(
     tasks: Sequence[TaskState], users: Mapping[str, int], roles: Mapping[str, int]
 ) -> TaskColumns:
-    def amount(value: Decimal | None) -> int:
-        if value is None:
-            return -1
-        out = scaled(value, RATE_SCALE)
-        if out > MAX_RATE:
-            raise TooLarge(f"rate {value}")
-        return out
+    def amounts(values: Iterable[Decimal | None]) -> I64:
+        pairs = [(-1, 0) if v is None else rate_of(v) for v in values]
+        return np.array(pairs, dtype=np.int64).reshape(-1, 2)
 
     assignments = tuple(
         tuple(
@@ -254,11 +287,15 @@ def task_columns(
         for t in tasks
     )
     first = [next((r for _, r in a if r >= 0), -1) for a in assignments]
+    fixed_cost = amounts(t.fixed_hourly_cost for t in tasks)
+    revenue_amount = amounts(t.revenue_amount for t in tasks)
     return TaskColumns(
         cost_type=np.array([COST_TYPES.index(t.cost_type) for t in tasks], dtype=np.int8),
         revenue_type=np.array([REVENUE_TYPES.index(t.revenue_type) for t in tasks], dtype=np.int8),
-        fixed_cost=np.array([amount(t.fixed_hourly_cost) for t in tasks], dtype=np.int64),
-        revenue_amount=np.array([amount(t.revenue_amount) for t in tasks], dtype=np.int64),
+        fixed_cost=fixed_cost[:, 0].copy(),
+        fixed_cost_places=fixed_cost[:, 1].copy(),
+        revenue_amount=revenue_amount[:, 0].copy(),
+        revenue_amount_places=revenue_amount[:, 1].copy(),
         first_role=np.array(first, dtype=np.int64),
         assignments=assignments,
     )
@@ -311,15 +348,47 @@ def entry_columns(
 
 @dataclass(frozen=True, slots=True)
 class Priced:
-    """Both prices of every entry. A rate is meaningful only where its source is not
-    NONE (R10.7: no rate, or an amount 0 by rule, shows rate and source null)."""
+    """Both prices of every entry. A rate (and its places) is meaningful only where
+    its source is not NONE, and is 0 there (R10.7: no rate, or an amount 0 by rule,
+    shows rate and source null)."""
 
     cost_rate: I64  # x RATE_SCALE
+    cost_places: I64
     cost_source: I8
     cost: I64  # cents
     billing_rate: I64
+    billing_places: I64
     billing_source: I8
     revenue: I64  # cents
+
+    def where(self, mask: Bools, other: Priced) -> Priced:
+        """This where `mask`, `other` elsewhere."""
+        return Priced(
+            *(
+                np.where(mask, mine, theirs).astype(mine.dtype)
+                for mine, theirs in zip(_fields(self), _fields(other), strict=True)
+            )
+        )
+
+    def differs(self, other: Priced) -> Bools:
+        """Per entry: does any amount, rate, places or source differ?"""
+        out = np.zeros(len(self.cost), dtype=np.bool_)
+        for mine, theirs in zip(_fields(self), _fields(other), strict=True):
+            out |= mine != theirs
+        return out
+
+
+def _fields(priced: Priced) -> tuple[npt.NDArray[np.generic], ...]:
+    return (
+        priced.cost_rate,
+        priced.cost_places,
+        priced.cost_source,
+        priced.cost,
+        priced.billing_rate,
+        priced.billing_places,
+        priced.billing_source,
+        priced.revenue,
+    )
 
 
 class _Chain:
@@ -327,15 +396,17 @@ class _Chain:
 
     def __init__(self, n: int) -> None:
         self.rate = np.zeros(n, dtype=np.int64)
+        self.places = np.zeros(n, dtype=np.int64)
         self.source = np.zeros(n, dtype=np.int8)
 
     def open(self, idx: I64) -> I64:
         out: I64 = idx[self.source[idx] == NONE]
         return out
 
-    def fill(self, idx: I64, found: Bools, value: I64, code: int) -> None:
+    def fill(self, idx: I64, found: Bools, value: I64, places_: I64, code: int) -> None:
         take = idx[found]
         self.rate[take] = value[found]
+        self.places[take] = places_[found]
         self.source[take] = code
 
     def level(
@@ -344,8 +415,8 @@ class _Chain:
         """Look `keys` (per entry) up in `table` for the entries of `idx` still open."""
         idx = self.open(idx)
         look = table.override_lookup if override else table.lookup
-        found, value = look(keys[idx], days[idx])
-        self.fill(idx, found, value, code)
+        found, value, places_ = look(keys[idx], days[idx])
+        self.fill(idx, found, value, places_, code)
 
     def role_billing(self, idx: I64, rates: Rates, roles: I64, days: I64) -> None:
         """R4.4: project override (R4.6) -> company (R4.5) -> system."""
@@ -353,11 +424,17 @@ class _Chain:
         self.level(idx, rates.company_billing, roles, days, COMPANY_ROLE)
         self.level(idx, rates.role_billing, roles, days, ROLE)
 
-    def constant(self, idx: I64, values: I64) -> None:
+    def constant(self, idx: I64, values: I64, places_: I64) -> None:
         """A per-entry constant rate (`fixed_hourly`); -1 is "none"."""
         idx = self.open(idx)
         v = values[idx]
-        self.fill(idx, v >= 0, v, TASK)
+        self.fill(idx, v >= 0, v, places_[idx], TASK)
+
+    def done(self) -> None:
+        """R10.7: no rate, no places where there is no source."""
+        none = self.source == NONE
+        self.rate[none] = 0
+        self.places[none] = 0
 
 
 def role_candidates(entries: EntryColumns, tasks: TaskColumns, primary: I64, which: I64) -> I64:
@@ -391,8 +468,8 @@ def role_candidates(entries: EntryColumns, tasks: TaskColumns, primary: I64, whi
 def price(entries: EntryColumns, tasks: TaskColumns, rates: Rates) -> Priced:
     """Both rates and amounts of every entry, as `pricing.price_hour` sets them."""
     n = len(entries)
-    if n and int(entries.hours.max()) > MAX_HOURS:
-        raise TooLarge("hours")
+    if n and (int(entries.hours.max()) > MAX_HOURS or int(entries.hours.min()) < 0):
+        raise NotColumnar("hours")
     day = entries.day
     on_task = entries.task >= 0
     t = np.where(on_task, entries.task, 0)
@@ -426,7 +503,7 @@ def price(entries: EntryColumns, tasks: TaskColumns, rates: Rates) -> Priced:
         cost.level(by_role, rates.role_cost, candidates[:, j], day, ROLE)
     fixed = every[on_task & (cost_type == COST_TYPES.index("fixed_hourly"))]
     if len(fixed):
-        cost.constant(fixed, tasks.fixed_cost[t])
+        cost.constant(fixed, tasks.fixed_cost[t], tasks.fixed_cost_places[t])
 
     # Revenue (R5.3, R4.4)
     billing = _Chain(n)
@@ -439,17 +516,19 @@ def price(entries: EntryColumns, tasks: TaskColumns, rates: Rates) -> Priced:
         billing.role_billing(by_role, rates, candidates[:, j], day)
     fixed = every[revenue_type == _FIXED_HOURLY_REVENUE]
     if len(fixed):
-        billing.constant(fixed, tasks.revenue_amount[t])
+        billing.constant(fixed, tasks.revenue_amount[t], tasks.revenue_amount_places[t])
     # R10.7: hours not counting as revenue have no billing rate nor source
     billing.source[~entries.counts_as_revenue] = NONE
 
-    for chain in (cost, billing):
-        chain.rate[chain.source == NONE] = 0
+    cost.done()
+    billing.done()
     return Priced(
         cost_rate=cost.rate,
+        cost_places=cost.places,
         cost_source=cost.source,
         cost=_cents(entries.hours, cost.rate),
         billing_rate=billing.rate,
+        billing_places=billing.places,
         billing_source=billing.source,
         revenue=_cents(entries.hours, billing.rate),
     )
@@ -457,7 +536,7 @@ def price(entries: EntryColumns, tasks: TaskColumns, rates: Rates) -> Priced:
 
 def _cents(hours: I64, rate: I64) -> I64:
     """hours x rate rounded half-up to cents (R3.3): both are >= 0, so floor division
-    of (x + half a cent) is half-up."""
+    of (x + half a cent) is half-up. No overflow: hours <= MAX_HOURS, rate <= MAX_RATE."""
     return (hours * rate + _PER_CENT // 2) // _PER_CENT
 
 
@@ -465,12 +544,26 @@ def keep_billed(new: Priced, old: Priced, locked: Bools, locks_cost: bool) -> Pr
     """R7.3 as masks: an entry on a billed record keeps its revenue (rate, source,
     amount), and its cost too when the project's `billed_locks_cost` is set (R10.9:
     read at the recalculation). `old` are the stored columns."""
-    keep_cost = locked if locks_cost else np.zeros_like(locked)
+    keep = old.where(locked, new)
+    if locks_cost:
+        return keep
     return Priced(
-        cost_rate=np.where(keep_cost, old.cost_rate, new.cost_rate),
-        cost_source=np.where(keep_cost, old.cost_source, new.cost_source).astype(np.int8),
-        cost=np.where(keep_cost, old.cost, new.cost),
-        billing_rate=np.where(locked, old.billing_rate, new.billing_rate),
-        billing_source=np.where(locked, old.billing_source, new.billing_source).astype(np.int8),
-        revenue=np.where(locked, old.revenue, new.revenue),
+        cost_rate=new.cost_rate,
+        cost_places=new.cost_places,
+        cost_source=new.cost_source,
+        cost=new.cost,
+        billing_rate=keep.billing_rate,
+        billing_places=keep.billing_places,
+        billing_source=keep.billing_source,
+        revenue=keep.revenue,
     )
+
+
+def sums_by(codes: I64, count: int, values: I64) -> I64:
+    """Σ `values` per code (0 <= code < `count`), exactly: integer arithmetic, refused
+    (`NotColumnar`) where a sum could leave int64."""
+    if len(values) and int(np.abs(values).max()) * len(values) >= 2**62:
+        raise NotColumnar("sum")
+    out = np.zeros(count, dtype=np.int64)
+    np.add.at(out, codes, values)
+    return out

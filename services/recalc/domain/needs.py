@@ -5,8 +5,8 @@ A project's hour entries are most of its lines, and most events read none of the
 (a new entry is priced from the task and the reference data; totals come from the
 running sums). The worker holds projects without their entries and, before applying
 a batch, loads what these functions say the batch reads: named entries for edits,
-deletes and billing items; every entry for a recalculation (R6.1) or a task move
-(R6.3), which re-price or move them all.
+deletes and billing items; every entry of a moved task (R6.3), which moves them;
+every entry, as columns (`hourtable`), of a project a recalculation (R6.1) re-prices.
 
 Rules: docs/rules.md#r6.
 """
@@ -31,9 +31,11 @@ from shared.events import (
 
 @dataclass(slots=True)
 class HoursNeeded:
-    """Per project: every entry (`whole`), or just some of them (`ids`)."""
+    """Per project: every entry (`whole`), those of some tasks (`tasks`), or just
+    some entries (`ids`)."""
 
     whole: set[str] = field(default_factory=set)
+    tasks: dict[str, set[str]] = field(default_factory=dict)
     ids: dict[str, set[str]] = field(default_factory=dict)
 
     def add(self, event: RecordedEvent) -> None:
@@ -47,6 +49,7 @@ class HoursNeeded:
             if data.scope == "all":
                 self.whole.add(project)
         elif isinstance(data, TaskMoved):  # both sides may be recalculated (R6.3)
+            self.tasks.setdefault(project, set()).add(data.task_id)
             self.whole.update((project, data.to_project_id))
         elif isinstance(data, HoursEdited | HoursDeleted):
             self.ids.setdefault(project, set()).add(data.hour_id)

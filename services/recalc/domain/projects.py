@@ -184,8 +184,7 @@ def task_moved(step: Step, source: ProjectState, data: TaskMoved) -> None:
     target = step.projects.get(target_id)
     if target is None:
         raise KeyError(f"TaskMoved at {step.position}: target project {target_id} is not held")
-    source.require_hours("a task move")
-    target.require_hours("a task move")
+    source.require_task_hours(data.task_id, "a task move")
     task = source.pop_task(data.task_id)
     assert task is not None
     task.project_id = target_id

@@ -5,13 +5,25 @@ Rules: docs/rules.md#r6, #r7.3.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
+import numpy as np
+
+from services.recalc.domain.columns import NotColumnar
+from services.recalc.domain.hourtable import (
+    HourTable,
+    Repriced,
+    apply_to,
+    cents_decimal,
+    from_entries,
+    reprice,
+)
 from services.recalc.domain.money import CENT, ZERO, ZERO_CENTS
 from services.recalc.domain.planning import price_plan
 from services.recalc.domain.pricing import Pricer
-from services.recalc.domain.state import LineSums, ProjectState, TaskState
+from services.recalc.domain.state import HourEntry, LineSums, ProjectState, TaskState
 from services.recalc.domain.step import Step
 from shared.events.types import RecalcScope
 
@@ -25,7 +37,8 @@ class RecalcCounts:
 
 
 def recalculate(step: Step, state: ProjectState, scope: RecalcScope) -> RecalcCounts:
-    """Re-price every plan and, for scope `all`, every hour entry but what R7.3 locks."""
+    """Re-price every plan and, for scope `all`, every hour entry but what R7.3 locks:
+    as objects when the state holds them all, else as the columns it holds."""
     pricer = step.pricer(state)
     for planned in state.tasks.values():
         planned.planned_cost, planned.planned_hourly_revenue = price_plan(
@@ -35,33 +48,131 @@ def recalculate(step: Step, state: ProjectState, scope: RecalcScope) -> RecalcCo
         state.touch_task(planned.task_id)
     if scope != "all":
         return RecalcCounts(0, 0)
-    state.require_hours("a recalculation")
-    return _reprice_hours(step, state, pricer)
+    done: _Done | None = None
+    if state.columns is not None and not state.hours_complete:
+        done = _reprice_columns(step, state, pricer, state.columns)
+    else:
+        state.require_hours("a recalculation")
+        entries = list(state.hours.values())
+        if step.columnar:
+            done = _reprice_entries(step, state, entries)
+        if done is None:  # the scalar path: the reference, and per-entry observations
+            done = _reprice_hours(step, state, pricer, entries)
+            state.replace_hour_sums(done.actuals, done.record_revenue)
+    state.info.hours_priced_at = step.position
+    state.touch_info()
+    state.touch_prices(done.changed, done.flipped)
+    return RecalcCounts(done.repriced, done.locked)
 
 
-def _reprice_hours(step: Step, state: ProjectState, pricer: Pricer) -> RecalcCounts:
-    # The hot loop of the service (100,000 entries well under a second): rates are
+@dataclass(slots=True)
+class _Done:
+    repriced: int = 0
+    locked: int = 0
+    changed: list[str] = field(default_factory=list)
+    flipped: list[str] = field(default_factory=list)
+    actuals: dict[str | None, LineSums] = field(default_factory=dict)
+    record_revenue: dict[str, Decimal] = field(default_factory=dict)
+
+
+def _billed(state: ProjectState) -> set[str]:
+    return {rid for rid, record in state.records.items() if record.status == "billed"}
+
+
+def _reprice_columns(step: Step, state: ProjectState, pricer: Pricer, table: HourTable) -> _Done:
+    """A light state's table, but the rows of the entries it holds as objects (or has
+    removed): those are priced one by one beside it, and the sums are the two added."""
+    live = table.live(state.held_hour_ids())
+    try:
+        cols = reprice(
+            table, live, state.tasks, state.info, step.reference, step.position, _billed(state)
+        )
+    except NotColumnar as exc:  # the worker loads the entries as objects instead
+        raise NotColumnar(str(exc), state.info.project_id) from exc
+    done = _reprice_hours(step, state, pricer, state.hours.values())
+    done.repriced += cols.repriced
+    done.locked += cols.locked
+    _install_sums(state, table, cols, done)
+    return done
+
+
+def _reprice_entries(step: Step, state: ProjectState, entries: list[HourEntry]) -> _Done | None:
+    """A state holding all its entries as objects, priced as one table (`from_entries`)
+    and set back on the objects; None when the columns can't hold them exactly, or
+    the book observes every entry (history): then the scalar path prices them."""
+    if step.observer is not None:
+        return None
+    try:
+        table = from_entries(entries)
+        everything = np.ones(len(table), dtype=np.bool_)
+        cols = reprice(
+            table,
+            everything,
+            state.tasks,
+            state.info,
+            step.reference,
+            step.position,
+            _billed(state),
+        )
+    except NotColumnar:
+        return None
+    apply_to(entries, table, cols, step.position)
+    done = _Done(
+        repriced=cols.repriced,
+        locked=cols.locked,
+        changed=[entries[i].hour_id for i in np.flatnonzero(cols.changed).tolist()],
+        flipped=[entries[i].hour_id for i in np.flatnonzero(cols.restamped).tolist()],
+    )
+    _install_sums(state, table, cols, done)
+    return done
+
+
+def _install_sums(state: ProjectState, table: HourTable, cols: Repriced, done: _Done) -> None:
+    """The state's new hour sums: cost and revenue from the table's live rows plus
+    the objects priced beside it (in `done`); count and hours are the state's own (a
+    recalculation changes neither)."""
+    for i, task_id in enumerate(table.task_ids):
+        sums = done.actuals.get(task_id)
+        if sums is None:
+            sums = done.actuals[task_id] = LineSums()
+        sums.cost += cents_decimal(int(cols.cost_by_task[i]))
+        sums.revenue += cents_decimal(int(cols.revenue_by_task[i]))
+    for i, record_id in enumerate(table.records):
+        revenue = cents_decimal(int(cols.revenue_by_record[i]))
+        done.record_revenue[record_id] = done.record_revenue.get(record_id, ZERO) + revenue
+    actuals: dict[str | None, LineSums] = {}
+    for task_id, held in state.actuals.items():
+        priced = done.actuals.get(task_id, LineSums())
+        actuals[task_id] = LineSums(held.count, held.hours, priced.cost, priced.revenue)
+    state.replace_hour_sums(actuals, done.record_revenue)
+
+
+def _reprice_hours(
+    step: Step, state: ProjectState, pricer: Pricer, hours: Iterable[HourEntry]
+) -> _Done:
+    # The hot loop of the scalar path (100,000 entries well under a second): rates are
     # memoised by the pricer, amounts rounded inline (R3.3; a memo of them cost more
     # than the arithmetic: entries rarely share both hours and rate), sums rebuilt in
     # the same pass.
     rates_of = pricer.hour_rates
     position = step.position
-    billed = {rid for rid, record in state.records.items() if record.status == "billed"}
+    billed = _billed(state)
     # R10.9: the setting is read now, at the recalculation.
     locks_cost = state.info.billed_locks_cost
     tasks = state.tasks
     observe = step.observe if step.observer is not None else None
-    actuals: dict[str | None, LineSums] = {}
-    record_revenue: dict[str, Decimal] = {}
+    done = _Done()
+    actuals = done.actuals
+    record_revenue = done.record_revenue
     repriced = 0
     # Which entries' prices differ (rewritten), and which only changed whether they are
     # kept: every other entry is priced at `hours_priced_at` without a change of its own,
     # so a recalculation that changes few prices changes few lines.
-    changed: list[str] = []
-    flipped: list[str] = []
+    changed = done.changed
+    flipped = done.flipped
     same = _Same()
     locked = 0
-    for hour in state.hours.values():
+    for hour in hours:
         task_id = hour.task_id
         record_id = hour.billing_record_id
         is_locked = record_id in billed if record_id is not None else False
@@ -119,11 +230,8 @@ def _reprice_hours(step: Step, state: ProjectState, pricer: Pricer) -> RecalcCou
         sums.revenue += hour.revenue
         if record_id is not None:
             record_revenue[record_id] = record_revenue.get(record_id, ZERO) + hour.revenue
-    state.replace_hour_sums(actuals, record_revenue)
-    state.info.hours_priced_at = position
-    state.touch_info()
-    state.touch_prices(changed, flipped)
-    return RecalcCounts(repriced, locked)
+    done.repriced, done.locked = repriced, locked
+    return done
 
 
 class _Same:

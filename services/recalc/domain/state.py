@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from decimal import Decimal
 
+from services.recalc.domain.hourtable import HourTable
 from services.recalc.domain.lines import (
     Assignment,
     BillingRecordState,
@@ -73,6 +74,7 @@ class ProjectState:
         "_restamped",
         "_task_t",
         "actuals",
+        "columns",
         "dirty_tasks",
         "expense_actual",
         "expense_planned",
@@ -86,6 +88,7 @@ class ProjectState:
         "task_figures",
         "task_figures_sum",
         "tasks",
+        "whole_tasks",
     )
 
     def __init__(self, info: ProjectInfo) -> None:
@@ -96,6 +99,11 @@ class ProjectState:
         #: (`restore_light`) holds only those loaded for the events at hand; its
         #: running sums are complete all the same.
         self.hours_complete = True
+        #: A light state's entries as columns, when an event needs them all (a
+        #: recalculation): the entries it also holds as objects are the objects' own.
+        self.columns: HourTable | None = None
+        #: tasks all of whose entries a light state holds as objects (a task move)
+        self.whole_tasks: set[str] = set()
         self.expenses: dict[str, ExpenseState] = {}
         self.records: dict[str, BillingRecordState] = {}
         #: actual hour sums by task id (None: hours on the project itself)
@@ -175,10 +183,30 @@ class ProjectState:
                 held[hour.hour_id] = hour
         self.hours_complete = True
 
+    def hold_columns(self, table: HourTable) -> None:
+        """Take in every stored entry of a light state as columns (`hourtable`)."""
+        self.columns = table
+
+    def hold_task_hours(self, task_ids: Iterable[str], hours: Iterable[HourEntry]) -> None:
+        """Take in every stored entry of these tasks (already in the running sums)."""
+        self.hold_hours(hours)
+        self.whole_tasks.update(task_ids)
+
+    def held_hour_ids(self) -> set[str]:
+        """Entries whose stored row no longer speaks for them: held as objects, or
+        removed, since the last take."""
+        return set(self.hours) | self._hour_t.removed
+
     def release_hours(self) -> None:
         """Forget the entries of a state (once they are stored); the sums remain."""
         self.hours = {}
+        self.columns = None
+        self.whole_tasks = set()
         self.hours_complete = False
+
+    def require_task_hours(self, task_id: str, why: str) -> None:
+        if task_id not in self.whole_tasks:
+            self.require_hours(why)
 
     def require_hours(self, why: str) -> None:
         if not self.hours_complete:

@@ -39,6 +39,9 @@ class Step:
     record_projects: dict[str, str]
     observer: PricingObserver | None
     today: date
+    #: price a recalculation of many entries as columns (`hourtable`); False: the
+    #: scalar path, the reference the columns are tested against
+    columnar: bool = True
     recalcs: list[Recalc] = field(default_factory=list)
 
     @property

@@ -24,6 +24,7 @@ from services.recalc.adapters.outbox import append_outcomes
 from services.recalc.adapters.rows import Sums, sums_of
 from services.recalc.adapters.store import ProjectionStore, Stored, Writes
 from services.recalc.domain.book import FinanceBook
+from services.recalc.domain.columns import NotColumnar
 from services.recalc.domain.needs import hours_needed
 from services.recalc.domain.reference import ReferenceData
 from services.recalc.domain.views import RecordView, TaskView
@@ -78,6 +79,8 @@ class Advancer:
         self.cache = ProjectCache(cache_weight, self.book.drop)
         self._reference_read = 0  # every reference event <= this is applied
         self._generation: int | None = None  # oid of the schema the caches came from
+        #: projects whose entries the columns refused (`NotColumnar`): priced as objects
+        self.by_objects: set[str] = set()
 
     async def advance(self, engine: AsyncEngine, projects: Iterable[str], upto: int) -> set[str]:
         """Advance `projects` (and the other side of any task move) to `upto`.
@@ -100,6 +103,20 @@ class Advancer:
         return touched
 
     async def _transaction(self, engine: AsyncEngine, projects: list[str], upto: int) -> set[str]:
+        while True:
+            try:
+                return await self._transaction_once(engine, projects, upto)
+            except NotColumnar as exc:
+                # A rate the columns can't hold (stored under older input limits): the
+                # transaction is rolled back; that project is priced as objects now on.
+                if exc.project_id is None or exc.project_id in self.by_objects:
+                    raise
+                log.warning("%s: priced as objects from now on", exc)
+                self.by_objects.add(exc.project_id)
+
+    async def _transaction_once(
+        self, engine: AsyncEngine, projects: list[str], upto: int
+    ) -> set[str]:
         touched: set[str] = set()
         clock = _Clock()
         async with engine.connect() as sa_conn:
@@ -114,8 +131,9 @@ class Advancer:
                     self.book.drop(project_id)
                 raise
         for project_id, entry in stored.items():
-            if not entry.state.hours_complete:
-                entry.state.release_hours()  # stored now; a light state holds none
+            # Stored now: the cache holds no entry, only running sums. An event that
+            # reads entries loads them (`_fill_hours`): as columns for a recalculation.
+            entry.state.release_hours()
             self.cache.put(project_id, entry)
         clock.mark("cache")
         clock.report(f"advance of {len(touched)} project(s) to {upto}")
@@ -224,26 +242,44 @@ class Advancer:
                 self.book.add(entry.state)
 
     async def _fill_hours(self, conn: Any, events: Sequence[RecordedEvent]) -> None:
-        """Load the hour entries the events read (domain.needs) into the held states."""
+        """Load the hour entries the events read (domain.needs) into the held states:
+        named ones and a moved task's as objects, then every entry of a project to
+        re-price as columns (the objects' rows are left to them: `HourTable.live`)."""
         needed = hours_needed(events)
         held = self.book.projects
-        whole = sorted(p for p in needed.whole if p in held and not held[p].hours_complete)
-        loaded = await self.store.load_hours(conn, whole)
-        for project_id in whole:  # (a project with no stored entry yet has none)
-            held[project_id].complete_hours(loaded.get(project_id, ()))
+        light = {p: s for p, s in held.items() if not s.hours_complete}
         named: set[str] = set()
         projects: list[str] = []
         for project_id, ids in needed.ids.items():
-            state = held.get(project_id)
-            if state is None or state.hours_complete:
-                continue
-            missing = ids - state.hours.keys()
-            if missing:
+            state = light.get(project_id)
+            if state is not None and (missing := ids - state.hours.keys()):
                 named |= missing
                 projects.append(project_id)
         if named:
             for project_id, hours in (await self.store.load_hours(conn, projects, named)).items():
                 held[project_id].hold_hours(hours)
+        for project_id, task_ids in needed.tasks.items():
+            state = light.get(project_id)
+            if state is not None and (tasks := task_ids - state.whole_tasks):
+                loaded = await self.store.load_hours(conn, [project_id], task_ids=tasks)
+                state.hold_task_hours(tasks, loaded.get(project_id, ()))
+        whole = sorted(
+            p
+            for p in needed.whole
+            if p in light and light[p].columns is None and p not in self.by_objects
+        )
+        refused: list[str] = []
+        if whole:
+            tables, refused = await self.store.load_tables(
+                conn, whole, {p: light[p].hours.keys() for p in whole}
+            )
+            for project_id, table in tables.items():
+                light[project_id].hold_columns(table)
+        # As objects: what the columns can't hold exactly (stored under older limits).
+        objects = sorted(refused + [p for p in needed.whole if p in light and p in self.by_objects])
+        loaded = await self.store.load_hours(conn, objects)
+        for project_id in objects:  # (a project with no stored entry yet has none)
+            held[project_id].complete_hours(loaded.get(project_id, ()))
 
     async def _catch_up_reference(self, conn: Any, upto: int) -> None:
         while self._reference_read < upto:
@@ -283,6 +319,8 @@ class Advancer:
         writes.hours.extend(written)
         writes.priced.extend(hours[h] for h in changes.repriced if h in hours)
         writes.restamped.extend(hours[h] for h in changes.restamped if h in hours)
+        if state.columns is not None:
+            writes.tables[project_id] = state.columns
         writes.expenses.extend(state.expenses[e] for e in changes.expenses if e in state.expenses)
         task_views: dict[str, TaskView] = dict(prev.task_views) if prev else {}
         task_sums: dict[str, Sums] = dict(prev.task_sums) if prev else {}

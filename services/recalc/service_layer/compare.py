@@ -21,7 +21,8 @@ KEYS = {
     "expenses": "expense_id",
     "billing_records": "billing_record_id",
 }
-_SKIP = frozenset({"applied_position"})
+#: `seq` is a storage key (migration 0008): a rebuild numbers its rows afresh
+_SKIP = frozenset({"applied_position", "seq"})
 
 
 @dataclass(frozen=True, slots=True)

@@ -126,9 +126,12 @@ async def test_recalculation_writes_only_changed_prices(
             assert all(not w.priced and not w.restamped and not w.hours for w in store.seen)
             continue
         (writes,) = store.seen
-        assert writes.hours == []  # no whole row
-        assert [h.hour_id for h in writes.priced] == [h_moved]
-        assert writes.restamped == []  # the others' new position is on the project row
+        # no object: the stored entries were re-priced as columns (issue 9)
+        assert writes.hours == writes.priced == writes.restamped == []
+        (table,) = writes.tables.values()
+        # one row written: 10 h at the new 75.00; the others' new position is on the
+        # project row
+        assert table.prices.revenue[table.written].tolist() == [75_000]
     live = {r["hour_id"]: r for r in await _hours_text(log_writer.url, "projection")}
     assert live[h_moved]["revenue"] == "750.00"  # 10 h at the new 75.00
     assert live[h_rescaled]["revenue"] == "80.00"
@@ -202,8 +205,8 @@ async def test_a_cost_locked_entry_is_kept_while_the_rest_take_the_new_position(
     store.seen.clear()
     await advancer.advance(recalc_engine, [project], tail[-1].position)
     (writes,) = store.seen
-    assert [(h.hour_id, h.kept) for h in writes.restamped] == [(locked, True)]
-    assert writes.priced == [] and writes.hours == []
+    assert writes.hours == writes.priced == writes.restamped == []
+    assert _written_kept(writes) == [True]  # one row: the locked one, now kept
     live = {r["hour_id"]: r for r in await _hours_text(log_writer.url, "projection")}
     assert live[locked] == {**before[locked], "kept": True}
     assert {live[h]["priced_at"] for h in rest} == {tail[-1].position}
@@ -221,7 +224,13 @@ async def test_a_cost_locked_entry_is_kept_while_the_rest_take_the_new_position(
     store.seen.clear()
     await advancer.advance(recalc_engine, [project], again[-1].position)
     (writes,) = store.seen
-    assert [(h.hour_id, h.kept) for h in writes.restamped] == [(locked, False)]
+    assert _written_kept(writes) == [False]  # the locked one, no longer kept
     live = {r["hour_id"]: r for r in await _hours_text(log_writer.url, "projection")}
     assert {r["priced_at"] for r in live.values()} == {again[-1].position}
     assert not any(r["kept"] for r in live.values())
+
+
+def _written_kept(writes: Writes) -> list[bool]:
+    """`kept` of every row a recalculation marked written, in its project's table."""
+    (table,) = writes.tables.values()
+    return [bool(k) for k in table.kept[table.written]]

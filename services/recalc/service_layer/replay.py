@@ -42,6 +42,7 @@ LIVE = "projection"
 NEXT = "projection_next"
 TABLES = ("projects", "tasks", "hours", "expenses", "billing_records")
 BATCH = 10_000
+COMPARE_WORK_MEM = "256MB"
 
 
 @dataclass(slots=True)
@@ -134,7 +135,11 @@ class Replayer:
                 break
             await _sleep(0.2)
         self.report.behind = sorted(behind)
-        differences = await compare(conn, LIVE, NEXT)
+        async with conn.transaction():
+            # Each table is one hash full join of both schemas; with the default
+            # work_mem the hours' spill to temporary files in batches.
+            await conn.execute(f"SET LOCAL work_mem = '{COMPARE_WORK_MEM}'")
+            differences = await compare(conn, LIVE, NEXT)
         self.report.differences = {
             pid: diffs
             for pid, diffs in differences.items()

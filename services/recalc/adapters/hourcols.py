@@ -1,18 +1,18 @@
 """Hour entries as columns, in and out of PostgreSQL (issue 9).
 
-In: one binary `COPY` of integers, read by one `np.frombuffer`. Per entry it sends the
-numbers that vary (date, hours and amounts scaled to integers in SQL, priced_at, kept,
-`seq`) and two 64-bit hashes of the entry's "kind": project, task, owner, role, billing
-record, both rates as written (value and scale) and sources, whether it counts as
-revenue. A project has few kinds; one row of each is then read whole (by `seq`), and
-every row takes its kind's ids and rates. Two kinds with one hash would show as one
-hash with two second hashes: their project is refused (priced as objects).
+In: one binary `COPY` of integers, read by one `np.frombuffer`: per entry, its numbers
+scaled to integers in SQL (hours and amounts x100, rates x10,000 with their written
+scale, sources as codes) and, for each id (project, task, owner, role, billing record),
+a 64-bit hash of it. One small statement lists the distinct ids with their hashes
+(`GROUPING SETS`: one scan), so each table's dictionaries are built from the few
+distinct hashes of its rows, never per entry in Python. Two ids of one column with
+one hash refuse the load (priced as objects instead).
 
-Exactness: hours have had at most two places in (0, 24] since the first release
-(`shared.events.types.Hours`), and amounts are written by pricing in cents, so the
-integer casts are exact. A rate stored before today's upper limit may be too large for
-int64 arithmetic: its kind refuses its project (`columns.rate_of`), and an amount too
-large for a bigint refuses the whole load (a savepoint keeps the transaction).
+Exactness: hours have had at most two places in (0, 24] and rates at most four places
+and no sign since the first release (`shared.events.types`), and amounts are written by
+pricing in cents, so the integer casts are exact. A rate above `columns.MAX_RATE`
+(stored before today's upper limit) refuses its project; a value too large for a
+bigint refuses the whole load (a savepoint keeps the transaction).
 
 Out: the rows a recalculation marked `written`, as one binary `COPY` into a temporary
 table and one `UPDATE ... FROM` keyed by the row's `seq` (migration 0008), restricted
@@ -23,18 +23,34 @@ from __future__ import annotations
 
 import io
 from collections.abc import Collection, Mapping, Sequence
-from decimal import Decimal
 from typing import Any
 
 import asyncpg
 import numpy as np
 
 from services.recalc.domain import columns
-from services.recalc.domain.columns import NotColumnar, Priced, rate_of
+from services.recalc.domain.columns import Priced
 from services.recalc.domain.hourtable import HourTable
 
+_IDS = ("project_id", "task_id", "owner_id", "role_id", "billing_record_id")
 #: the fields of a loaded row, in the COPY's order (every one int8, never NULL)
-_IN = ("kind", "check", "seq", "day", "hours", "cost", "revenue", "priced_at", "kept")
+_IN = (
+    *_IDS,
+    "seq",
+    "day",
+    "hours",
+    "cost",
+    "revenue",
+    "cost_rate",
+    "cost_places",
+    "cost_source",
+    "billing_rate",
+    "billing_places",
+    "billing_source",
+    "counts_as_revenue",
+    "priced_at",
+    "kept",
+)
 #: the fields of a written row
 _OUT = (
     "seq",
@@ -50,15 +66,8 @@ _OUT = (
     "kept",
 )
 _SOURCES = "ARRAY[" + ", ".join(f"'{s}'" for s in columns.SOURCES[1:]) + "]"
-_SOURCE = {s: i for i, s in enumerate(columns.SOURCES)}
 _HEADER = b"PGCOPY\n\xff\r\n\x00" + bytes(8)  # signature, flags 0, no extension
 _TRAILER = b"\xff\xff"
-#: an entry's kind (numeric equality ignores scale: 95 = 95.00, so the scales too)
-_KIND = (
-    "ROW(h.project_id, h.task_id, h.owner_id, h.role_id, h.billing_record_id,"
-    " h.cost_rate, scale(h.cost_rate), h.cost_rate_source,"
-    " h.billing_rate, scale(h.billing_rate), h.billing_rate_source, h.counts_as_revenue)"
-)
 
 
 def _row_dtype(names: Sequence[str]) -> np.dtype[Any]:
@@ -72,28 +81,45 @@ _IN_ROW = _row_dtype(_IN)
 _OUT_ROW = _row_dtype(_OUT)
 
 
-class _Kind:
-    """One kind of entry, from a row of it."""
-
-    __slots__ = ("billing", "cost", "counts", "owner", "project", "record", "role", "task")
-
-    def __init__(self, row: Any) -> None:
-        self.project: str = row["project_id"]
-        self.task: str | None = row["task_id"]
-        self.owner: str = row["owner_id"]
-        self.role: str | None = row["role_id"]
-        self.record: str | None = row["billing_record_id"]
-        self.cost = _rate(row["cost_rate"], row["cost_rate_source"])
-        self.billing = _rate(row["billing_rate"], row["billing_rate_source"])
-        self.counts: bool = row["counts_as_revenue"]
+def _hash(column: str) -> str:
+    """An id's hash; 0 for NULL (a real id hashing to 0 refuses the load)."""
+    return f"coalesce(hashtextextended({column}, 0), 0)"
 
 
-def _rate(value: Decimal | None, source: str | None) -> tuple[int, int, int]:
-    """(scaled, places, source code) of a stored rate; (0, 0, 0) for none."""
-    if value is None or source is None:
-        return 0, 0, 0
-    scaled, places = rate_of(value)
-    return scaled, places, _SOURCE[source]
+def _scaled(column: str, scale: int) -> str:
+    return f"coalesce(({column} * {scale})::int8, 0)"
+
+
+_FIELDS = ", ".join(
+    (
+        *(_hash(f"h.{name}") for name in _IDS),
+        "h.seq",
+        "(h.entry_date - DATE '0001-01-01' + 1)::int8",  # `date.toordinal`
+        _scaled("h.hours", columns.HOURS_SCALE),
+        _scaled("h.cost", 100),
+        _scaled("h.revenue", 100),
+        _scaled("h.cost_rate", columns.RATE_SCALE),
+        "coalesce(scale(h.cost_rate), 0)::int8",
+        f"coalesce(array_position({_SOURCES}, h.cost_rate_source), 0)::int8",
+        _scaled("h.billing_rate", columns.RATE_SCALE),
+        "coalesce(scale(h.billing_rate), 0)::int8",
+        f"coalesce(array_position({_SOURCES}, h.billing_rate_source), 0)::int8",
+        "h.counts_as_revenue::int::int8",
+        "h.priced_at",
+        "h.kept::int::int8",
+    )
+)
+_DICTIONARY = (
+    "SELECT h.project_id, h.task_id, h.owner_id, h.role_id, h.billing_record_id,"
+    + ", ".join(f" {_hash(f'h.{name}')} AS {name}_hash" for name in _IDS)
+    + " FROM {hours} h WHERE h.project_id = ANY($1::text[])"
+    " GROUP BY GROUPING SETS ((h.project_id), (h.task_id), (h.owner_id), (h.role_id),"
+    " (h.billing_record_id))"
+)
+
+
+class _Refused(Exception):
+    pass
 
 
 async def load_tables(
@@ -106,64 +132,25 @@ async def load_tables(
     try:
         async with conn.transaction():  # a savepoint
             raw = await _copy_rows(conn, hours, wanted)
-    except asyncpg.NumericValueOutOfRangeError:
+        names = await _dictionary(conn, hours, wanted)
+    except (asyncpg.NumericValueOutOfRangeError, _Refused):
         return {}, sorted(wanted)
     col = {name: raw[name].astype(np.int64) for name in _IN}
-    # the kinds, the first row of each, and the kinds whose rows disagree on the
-    # second hash (a collision of the first): one sort
-    order = np.argsort(col["kind"], kind="stable")
-    ordered = col["kind"][order]
-    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]]) if len(order) else order
-    hashes, first = ordered[starts], order[starts]
-    group = np.cumsum(np.r_[False, ordered[1:] != ordered[:-1]]) if len(order) else order
-    disagree = col["check"][order] != col["check"][first][group]
-    shared = set(ordered[disagree].tolist())
-    kinds: dict[int, _Kind] = {}
-    refused: set[str] = set()
-    if len(first):
-        rows = await conn.fetch(
-            "SELECT seq, project_id, task_id, owner_id, role_id, billing_record_id,"
-            " cost_rate, cost_rate_source, billing_rate, billing_rate_source,"
-            f" counts_as_revenue FROM {hours}"
-            " WHERE project_id = ANY($1::text[]) AND seq = ANY($2::int8[])",
-            wanted,
-            col["seq"][first].tolist(),
-        )
-        by_seq = {int(r["seq"]): r for r in rows}
-        for hash_, index in zip(hashes.tolist(), first.tolist(), strict=True):
-            row = by_seq[int(col["seq"][index])]
-            try:
-                if hash_ in shared:
-                    raise NotColumnar("two kinds of entry share a hash")
-                kinds[hash_] = _Kind(row)
-            except NotColumnar:
-                refused.add(row["project_id"])
+    too_large = (col["cost_rate"] > columns.MAX_RATE) | (col["billing_rate"] > columns.MAX_RATE)
+    refused = {names["project_id"][h] for h in np.unique(col["project_id"][too_large]).tolist()}
     wanted = [p for p in wanted if p not in refused]
     seqs = await _held_seqs(conn, hours, wanted, held)
-    return _split(wanted, hashes, kinds, col, seqs), sorted(refused)
+    return _split(wanted, names, col, seqs), sorted(refused)
 
 
 async def _copy_rows(conn: Any, hours: str, wanted: list[str]) -> Any:
-    fields = ", ".join(
-        (
-            f"hash_record_extended({_KIND}, 0)",
-            f"hash_record_extended({_KIND}, 1)",
-            "h.seq",
-            "(h.entry_date - DATE '0001-01-01' + 1)::int8",  # `date.toordinal`
-            f"(h.hours * {columns.HOURS_SCALE})::int8",
-            "(h.cost * 100)::int8",
-            "(h.revenue * 100)::int8",
-            "h.priced_at",
-            "h.kept::int::int8",
-        )
-    )
     chunks: list[bytes] = []
 
     async def take(chunk: bytes) -> None:
         chunks.append(bytes(chunk))  # a view of the driver's buffer, reused
 
     await conn.copy_from_query(
-        f"SELECT {fields} FROM {hours} h WHERE h.project_id = ANY($1::text[])",
+        f"SELECT {_FIELDS} FROM {hours} h WHERE h.project_id = ANY($1::text[])",
         wanted,
         output=take,
         format="binary",
@@ -174,6 +161,19 @@ async def _copy_rows(conn: Any, hours: str, wanted: list[str]) -> Any:
     if data[:11] != _HEADER[:11] or body % _IN_ROW.itemsize:
         raise RuntimeError("unexpected COPY output for hour columns")
     return np.frombuffer(data, dtype=_IN_ROW, count=body // _IN_ROW.itemsize, offset=19)
+
+
+async def _dictionary(conn: Any, hours: str, wanted: list[str]) -> dict[str, dict[int, str]]:
+    """By id column: every distinct id of the projects' entries, by its hash."""
+    out: dict[str, dict[int, str]] = {name: {} for name in _IDS}
+    for row in await conn.fetch(_DICTIONARY.format(hours=hours), wanted):
+        for name in _IDS:
+            value = row[name]
+            if value is not None:
+                known = out[name].setdefault(row[f"{name}_hash"], value)
+                if known != value or row[f"{name}_hash"] == 0:
+                    raise _Refused(f"two {name}s share a hash")
+    return out
 
 
 async def _held_seqs(
@@ -195,97 +195,81 @@ async def _held_seqs(
 
 def _split(
     wanted: list[str],
-    hashes: Any,
-    kinds: dict[int, _Kind],
+    names: dict[str, dict[int, str]],
     col: dict[str, Any],
     seqs: dict[str, dict[str, int]],
 ) -> dict[str, HourTable]:
-    """One table per project (rows of refused projects are dropped)."""
-    of = [kinds.get(h) for h in hashes.tolist()]
-    kind = np.searchsorted(hashes, col["kind"])
-    number = {p: i for i, p in enumerate(wanted)}
-    project = np.array(
-        [-1 if k is None else number.get(k.project, -1) for k in of] or [-1], dtype=np.int64
-    )
-    row_project = project[kind] if len(kind) else kind
-    order = np.argsort(row_project, kind="stable")
-    bounds = np.searchsorted(row_project[order], np.arange(len(wanted) + 1))
+    """One table per project of `wanted` (rows of other projects are dropped)."""
+    mine = {h: p for h, p in names["project_id"].items() if p in set(wanted)}
+    keys = np.array(sorted(mine), dtype=np.int64)
+    code = np.full(len(col["seq"]), len(keys), dtype=np.int64)
+    if len(keys):
+        at = np.minimum(np.searchsorted(keys, col["project_id"]), len(keys) - 1)
+        code = np.where(keys[at] == col["project_id"], at, len(keys))
+    order = np.argsort(code, kind="stable")
+    bounds = np.searchsorted(code[order], np.arange(len(keys) + 1))
     out: dict[str, HourTable] = {}
-    for i, project_id in enumerate(wanted):
+    for i, project_hash in enumerate(keys.tolist()):
+        project_id = mine[project_hash]
         rows = order[bounds[i] : bounds[i + 1]]
-        mine = [k for k in of if k is not None and k.project == project_id]
-        task_ids = _names(k.task for k in mine)
-        users = _names(k.owner for k in mine)
-        roles = _names(k.role for k in mine if k.role is not None)
-        records = _names(k.record for k in mine if k.record is not None)
-        # per kind (-1s for another project's), then per row
-        per_kind = np.array(
-            [
-                _codes(k, task_ids, users, roles, records)
-                if k is not None and k.project == project_id
-                else _NONE
-                for k in of
-            ]
-            or [_NONE],
-            dtype=np.int64,
-        )
-        at = per_kind[kind[rows]]
-        out[project_id] = HourTable(
-            seq=col["seq"][rows],
-            task=at[:, 0],
-            owner=at[:, 1],
-            role=at[:, 2],
-            record=at[:, 3],
-            day=col["day"][rows],
-            hours=col["hours"][rows],
-            counts_as_revenue=at[:, 4] == 1,
-            prices=Priced(
-                cost_rate=at[:, 5],
-                cost_places=at[:, 6],
-                cost_source=at[:, 7].astype(np.int8),
-                cost=col["cost"][rows],
-                billing_rate=at[:, 8],
-                billing_places=at[:, 9],
-                billing_source=at[:, 10].astype(np.int8),
-                revenue=col["revenue"][rows],
-            ),
-            kept=col["kept"][rows] == 1,
-            priced_at=col["priced_at"][rows],
-            task_ids=tuple(task_ids),
-            users=tuple(users),
-            roles=tuple(roles),
-            records=tuple(records),
-            seq_of=seqs.get(project_id, {}),
-            written=np.zeros(len(rows), dtype=np.bool_),
-        )
+        out[project_id] = _table(names, col, rows, seqs.get(project_id, {}))
+    none = np.zeros(0, dtype=np.int64)
+    for project_id in wanted:  # (a project with no stored entry yet)
+        if project_id not in out:
+            out[project_id] = _table(names, col, none, {})
     return out
 
 
-_NONE = (-1,) * 11
+def _codes(hashes: Any, names: dict[int, str]) -> tuple[tuple[str, ...], Any]:
+    """The distinct ids among `hashes` and each row's index among them (-1: NULL)."""
+    distinct, inverse = np.unique(hashes, return_inverse=True)
+    found = [names.get(h) for h in distinct.tolist()]
+    remap = np.full(len(found) + 1, -1, dtype=np.int64)
+    present = [i for i, name in enumerate(found) if name is not None]
+    remap[present] = np.arange(len(present))
+    ids = tuple(name for name in found if name is not None)
+    return ids, remap[inverse.reshape(-1)]
 
 
-def _names(values: Any) -> dict[Any, int]:
-    out: dict[Any, int] = {}
-    for v in values:
-        out.setdefault(v, len(out))
-    return out
-
-
-def _codes(
-    k: _Kind,
-    task_ids: dict[Any, int],
-    users: dict[Any, int],
-    roles: dict[Any, int],
-    records: dict[Any, int],
-) -> tuple[int, ...]:
-    return (
-        task_ids[k.task],
-        users[k.owner],
-        -1 if k.role is None else roles[k.role],
-        -1 if k.record is None else records[k.record],
-        int(k.counts),
-        *k.cost,
-        *k.billing,
+def _table(
+    names: dict[str, dict[int, str]], col: dict[str, Any], rows: Any, seq_of: dict[str, int]
+) -> HourTable:
+    tasks, task = _codes(col["task_id"][rows], names["task_id"])
+    users, owner = _codes(col["owner_id"][rows], names["owner_id"])
+    roles, role = _codes(col["role_id"][rows], names["role_id"])
+    records, record = _codes(col["billing_record_id"][rows], names["billing_record_id"])
+    # hours on the project itself: task None, one more dictionary entry
+    task_ids: tuple[str | None, ...] = tasks
+    if (task < 0).any():
+        task_ids = (*tasks, None)
+        task = np.where(task < 0, len(tasks), task)
+    return HourTable(
+        seq=col["seq"][rows],
+        task=task,
+        owner=owner,
+        role=role,
+        record=record,
+        day=col["day"][rows],
+        hours=col["hours"][rows],
+        counts_as_revenue=col["counts_as_revenue"][rows] == 1,
+        prices=Priced(
+            cost_rate=col["cost_rate"][rows],
+            cost_places=col["cost_places"][rows],
+            cost_source=col["cost_source"][rows].astype(np.int8),
+            cost=col["cost"][rows],
+            billing_rate=col["billing_rate"][rows],
+            billing_places=col["billing_places"][rows],
+            billing_source=col["billing_source"][rows].astype(np.int8),
+            revenue=col["revenue"][rows],
+        ),
+        kept=col["kept"][rows] == 1,
+        priced_at=col["priced_at"][rows],
+        task_ids=task_ids,
+        users=users,
+        roles=roles,
+        records=records,
+        seq_of=seq_of,
+        written=np.zeros(len(rows), dtype=np.bool_),
     )
 
 

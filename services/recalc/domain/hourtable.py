@@ -173,12 +173,18 @@ def reprice(
 # -- entries held as objects, as a table and back ---------------------------------------
 
 
-class _Scaled(dict[Decimal | None, tuple[int, int]]):
-    """(scaled value, places) of a rate, memoised by value and text: entries share few."""
+class _Scaled(dict[int, tuple[int, int]]):
+    """(scaled value, places) of a rate by the identity of its Decimal: entries share
+    few objects, and equal values of other scales (95, 95.00) are other objects. The
+    entries keep every object alive while the memo lives, so an id is never reused."""
 
-    def __missing__(self, key: Decimal) -> tuple[int, int]:
-        value = self[key] = rate_of(key)
-        return value
+    def of(self, value: Decimal | None) -> tuple[int, int]:
+        if value is None:
+            return 0, 0
+        found = self.get(id(value))
+        if found is None:
+            found = self[id(value)] = rate_of(value)
+        return found
 
 
 def from_entries(hours: Sequence[HourEntry]) -> HourTable:
@@ -189,7 +195,7 @@ def from_entries(hours: Sequence[HourEntry]) -> HourTable:
     roles: dict[str | None, int] = {None: -1}
     records: dict[str | None, int] = {None: -1}
     source = {s: i for i, s in enumerate(SOURCES)}
-    rates = _Scaled({None: (0, 0)})
+    rates = _Scaled()
     amounts: dict[Decimal, int] = {}
     days: dict[date, int] = {}
     rows = [
@@ -201,10 +207,10 @@ def from_entries(hours: Sequence[HourEntry]) -> HourTable:
             days.get(h.entry_date) or days.setdefault(h.entry_date, h.entry_date.toordinal()),
             _amount(amounts, h.hours, HOURS_SCALE),
             h.counts_as_revenue,
-            *rates[h.cost_rate],
+            *rates.of(h.cost_rate),
             source[h.cost_rate_source],
             _amount(amounts, h.cost, 100),
-            *rates[h.billing_rate],
+            *rates.of(h.billing_rate),
             source[h.billing_rate_source],
             _amount(amounts, h.revenue, 100),
             h.kept,

@@ -44,11 +44,8 @@ REFERENCE_TYPES = (
     "RatesSet",
 )
 _REF_CHUNK = 5000
-#: lines held in memory across cached projects: ~500 bytes an hour entry once its
-#: values are shared (hourload), so ~100 MiB; the rest of the worker's memory is the
-#: interpreter and libraries (~100 MiB) and what one transaction loads and reads.
-#: Smaller is not leaner: at 120,000 a 100,000-entry project is evicted between its
-#: recalculations, and the worker's RSS after a catch-up was higher (more loading).
+#: lines held in memory across cached projects: tasks, expenses and billing records
+#: (a cached project holds no hour entry, only their running sums: `_transaction`).
 DEFAULT_CACHE_WEIGHT = 200_000
 #: projects loaded from the projection by one transaction (see `advance`)
 MAX_COLD = 32

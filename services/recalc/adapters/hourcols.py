@@ -23,34 +23,19 @@ from __future__ import annotations
 
 import io
 from collections.abc import Collection, Mapping, Sequence
+from decimal import Decimal
 from typing import Any
 
 import asyncpg
 import numpy as np
 
 from services.recalc.domain import columns
-from services.recalc.domain.columns import Priced
+from services.recalc.domain.columns import NotColumnar, Priced, rate_of
 from services.recalc.domain.hourtable import HourTable
 
 _IDS = ("project_id", "task_id", "owner_id", "role_id", "billing_record_id")
 #: the fields of a loaded row, in the COPY's order (every one int8, never NULL)
-_IN = (
-    *_IDS,
-    "seq",
-    "day",
-    "hours",
-    "cost",
-    "revenue",
-    "cost_rate",
-    "cost_places",
-    "cost_source",
-    "billing_rate",
-    "billing_places",
-    "billing_source",
-    "counts_as_revenue",
-    "priced_at",
-    "kept",
-)
+_IN = (*_IDS, "price", "seq", "day", "hours", "cost", "revenue", "priced_at", "kept")
 #: the fields of a written row
 _OUT = (
     "seq",
@@ -90,32 +75,43 @@ def _scaled(column: str, scale: int) -> str:
     return f"coalesce(({column} * {scale})::int8, 0)"
 
 
+#: an entry's prices but amounts: few distinct ones (numeric equality ignores the
+#: scale, 95 = 95.00, hence the scales)
+_PRICE_COLUMNS = (
+    "h.cost_rate, scale(h.cost_rate), h.cost_rate_source,"
+    " h.billing_rate, scale(h.billing_rate), h.billing_rate_source, h.counts_as_revenue"
+)
+_PRICE = f"hash_record_extended(ROW({_PRICE_COLUMNS}), 0)"
 _FIELDS = ", ".join(
     (
         *(_hash(f"h.{name}") for name in _IDS),
+        _PRICE,
         "h.seq",
         "(h.entry_date - DATE '0001-01-01' + 1)::int8",  # `date.toordinal`
         _scaled("h.hours", columns.HOURS_SCALE),
         _scaled("h.cost", 100),
         _scaled("h.revenue", 100),
-        _scaled("h.cost_rate", columns.RATE_SCALE),
-        "coalesce(scale(h.cost_rate), 0)::int8",
-        f"coalesce(array_position({_SOURCES}, h.cost_rate_source), 0)::int8",
-        _scaled("h.billing_rate", columns.RATE_SCALE),
-        "coalesce(scale(h.billing_rate), 0)::int8",
-        f"coalesce(array_position({_SOURCES}, h.billing_rate_source), 0)::int8",
-        "h.counts_as_revenue::int::int8",
         "h.priced_at",
         "h.kept::int::int8",
     )
 )
+#: every distinct id of each id column and every distinct price, in one scan; a row
+#: of the prices' set has GROUPING(h.counts_as_revenue) = 0
 _DICTIONARY = (
-    "SELECT h.project_id, h.task_id, h.owner_id, h.role_id, h.billing_record_id,"
+    "SELECT GROUPING(h.counts_as_revenue) = 0 AS is_price,"
+    " h.project_id, h.task_id, h.owner_id, h.role_id, h.billing_record_id,"
     + ", ".join(f" {_hash(f'h.{name}')} AS {name}_hash" for name in _IDS)
-    + " FROM {hours} h WHERE h.project_id = ANY($1::text[])"
+    + f", {_PRICE} AS price_hash,"
+    " h.cost_rate, h.cost_rate_source, h.billing_rate, h.billing_rate_source,"
+    " h.counts_as_revenue"
+    " FROM {hours} h WHERE h.project_id = ANY($1::text[])"
     " GROUP BY GROUPING SETS ((h.project_id), (h.task_id), (h.owner_id), (h.role_id),"
-    " (h.billing_record_id))"
+    f" (h.billing_record_id), ({_PRICE_COLUMNS}))"
 )
+_SOURCE = {s: i for i, s in enumerate(columns.SOURCES)}
+#: a price's columns in a table: cost rate, places, source, billing rate, places,
+#: source, counts as revenue
+Price = tuple[int, int, int, int, int, int, int]
 
 
 class _Refused(Exception):
@@ -132,15 +128,18 @@ async def load_tables(
     try:
         async with conn.transaction():  # a savepoint
             raw = await _copy_rows(conn, hours, wanted)
-        names = await _dictionary(conn, hours, wanted)
+        names, prices = await _dictionary(conn, hours, wanted)
     except (asyncpg.NumericValueOutOfRangeError, _Refused):
         return {}, sorted(wanted)
     col = {name: raw[name].astype(np.int64) for name in _IN}
-    too_large = (col["cost_rate"] > columns.MAX_RATE) | (col["billing_rate"] > columns.MAX_RATE)
+    # a rate the columns can't price without overflow (`columns.rate_of`) refuses its
+    # projects
+    bad = np.array([h for h, p in prices.items() if p is None], dtype=np.int64)
+    too_large = np.isin(col["price"], bad)
     refused = {names["project_id"][h] for h in np.unique(col["project_id"][too_large]).tolist()}
     wanted = [p for p in wanted if p not in refused]
     seqs = await _held_seqs(conn, hours, wanted, held)
-    return _split(wanted, names, col, seqs), sorted(refused)
+    return _split(wanted, names, prices, col, seqs), sorted(refused)
 
 
 async def _copy_rows(conn: Any, hours: str, wanted: list[str]) -> Any:
@@ -163,17 +162,41 @@ async def _copy_rows(conn: Any, hours: str, wanted: list[str]) -> Any:
     return np.frombuffer(data, dtype=_IN_ROW, count=body // _IN_ROW.itemsize, offset=19)
 
 
-async def _dictionary(conn: Any, hours: str, wanted: list[str]) -> dict[str, dict[int, str]]:
-    """By id column: every distinct id of the projects' entries, by its hash."""
-    out: dict[str, dict[int, str]] = {name: {} for name in _IDS}
+async def _dictionary(
+    conn: Any, hours: str, wanted: list[str]
+) -> tuple[dict[str, dict[int, str]], dict[int, Price | None]]:
+    """By id column, every distinct id of the projects' entries by its hash; and every
+    distinct price by its hash (None: beyond what the columns can price)."""
+    names: dict[str, dict[int, str]] = {name: {} for name in _IDS}
+    prices: dict[int, Price | None] = {}
     for row in await conn.fetch(_DICTIONARY.format(hours=hours), wanted):
+        if row["is_price"]:
+            try:
+                price = (
+                    *_rate(row["cost_rate"], row["cost_rate_source"]),
+                    *_rate(row["billing_rate"], row["billing_rate_source"]),
+                    int(row["counts_as_revenue"]),
+                )
+            except NotColumnar:
+                price = None
+            if prices.setdefault(row["price_hash"], price) != price:
+                raise _Refused("two prices share a hash")
+            continue
         for name in _IDS:
             value = row[name]
             if value is not None:
-                known = out[name].setdefault(row[f"{name}_hash"], value)
+                known = names[name].setdefault(row[f"{name}_hash"], value)
                 if known != value or row[f"{name}_hash"] == 0:
                     raise _Refused(f"two {name}s share a hash")
-    return out
+    return names, prices
+
+
+def _rate(value: Decimal | None, source: str | None) -> tuple[int, int, int]:
+    """(scaled, places, source code) of a stored rate; (0, 0, 0) for none."""
+    if value is None or source is None:
+        return 0, 0, 0
+    scaled, places = rate_of(value)
+    return scaled, places, _SOURCE[source]
 
 
 async def _held_seqs(
@@ -196,6 +219,7 @@ async def _held_seqs(
 def _split(
     wanted: list[str],
     names: dict[str, dict[int, str]],
+    prices: dict[int, Price | None],
     col: dict[str, Any],
     seqs: dict[str, dict[str, int]],
 ) -> dict[str, HourTable]:
@@ -208,15 +232,21 @@ def _split(
         code = np.where(keys[at] == col["project_id"], at, len(keys))
     order = np.argsort(code, kind="stable")
     bounds = np.searchsorted(code[order], np.arange(len(keys) + 1))
+    # each row's price columns, from its price's index among the distinct ones
+    known = {h: p for h, p in prices.items() if p is not None}
+    price_keys = np.array(sorted(known), dtype=np.int64)
+    price_rows = np.array([known[h] for h in price_keys.tolist()] or [(0,) * 7], dtype=np.int64)
+    at_price = np.searchsorted(price_keys, col["price"]) if len(price_keys) else col["price"] * 0
+    priced = price_rows[np.minimum(at_price, len(price_rows) - 1)]
     out: dict[str, HourTable] = {}
     for i, project_hash in enumerate(keys.tolist()):
         project_id = mine[project_hash]
         rows = order[bounds[i] : bounds[i + 1]]
-        out[project_id] = _table(names, col, rows, seqs.get(project_id, {}))
+        out[project_id] = _table(names, col, priced, rows, seqs.get(project_id, {}))
     none = np.zeros(0, dtype=np.int64)
     for project_id in wanted:  # (a project with no stored entry yet)
         if project_id not in out:
-            out[project_id] = _table(names, col, none, {})
+            out[project_id] = _table(names, col, priced, none, {})
     return out
 
 
@@ -232,8 +262,13 @@ def _codes(hashes: Any, names: dict[int, str]) -> tuple[tuple[str, ...], Any]:
 
 
 def _table(
-    names: dict[str, dict[int, str]], col: dict[str, Any], rows: Any, seq_of: dict[str, int]
+    names: dict[str, dict[int, str]],
+    col: dict[str, Any],
+    priced: Any,
+    rows: Any,
+    seq_of: dict[str, int],
 ) -> HourTable:
+    price = priced[rows]
     tasks, task = _codes(col["task_id"][rows], names["task_id"])
     users, owner = _codes(col["owner_id"][rows], names["owner_id"])
     roles, role = _codes(col["role_id"][rows], names["role_id"])
@@ -251,15 +286,15 @@ def _table(
         record=record,
         day=col["day"][rows],
         hours=col["hours"][rows],
-        counts_as_revenue=col["counts_as_revenue"][rows] == 1,
+        counts_as_revenue=price[:, 6] == 1,
         prices=Priced(
-            cost_rate=col["cost_rate"][rows],
-            cost_places=col["cost_places"][rows],
-            cost_source=col["cost_source"][rows].astype(np.int8),
+            cost_rate=price[:, 0].copy(),
+            cost_places=price[:, 1].copy(),
+            cost_source=price[:, 2].astype(np.int8),
             cost=col["cost"][rows],
-            billing_rate=col["billing_rate"][rows],
-            billing_places=col["billing_places"][rows],
-            billing_source=col["billing_source"][rows].astype(np.int8),
+            billing_rate=price[:, 3].copy(),
+            billing_places=price[:, 4].copy(),
+            billing_source=price[:, 5].astype(np.int8),
             revenue=col["revenue"][rows],
         ),
         kept=col["kept"][rows] == 1,

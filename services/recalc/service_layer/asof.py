@@ -80,8 +80,10 @@ async def replay_projects(
     conn: Any, project_ids: Iterable[str], upto: int, observer: PricingObserver | None = None
 ) -> FinanceBook:
     """A book holding `project_ids` as the live projection held them right after `upto`.
-    The set must be closed under task moves (see `linked_projects`)."""
-    book = FinanceBook(await reference_as_of(conn, upto))
+    The set must be closed under task moves (see `linked_projects`). The book is quiet
+    (nothing to publish: no totals around every event, no outcomes), so its totals are
+    summed once here, where a total pricing cannot carry would fail."""
+    book = FinanceBook(await reference_as_of(conn, upto), quiet=True)
     book.observer = observer
     for event in await eventlog.read_for_projects(conn, sorted(project_ids), 0, upto):
         try:
@@ -89,6 +91,11 @@ async def replay_projects(
         except Exception as exc:  # pure code: not the database, a project it cannot price
             project_id = project_of_stream(event.stream) or event.stream
             raise CannotPrice(project_id, event.position, describe(exc)) from exc
+    for project_id in book.projects:
+        try:
+            book.totals(project_id)
+        except Exception as exc:
+            raise CannotPrice(project_id, upto, describe(exc)) from exc
     return book
 
 

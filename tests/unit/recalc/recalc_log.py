@@ -58,9 +58,15 @@ def rates(level: str, rate_type: str, *periods: RatePeriod | str, **ids: str) ->
 
 
 class Log:
-    def __init__(self, recorded_at: datetime = NOON) -> None:
+    #: the path a recalculation prices entries held as objects by, unless told:
+    #: columns (`hourtable`) or the scalar reference (`FinanceBook(columnar=...)`)
+    columnar = True
+
+    def __init__(self, recorded_at: datetime = NOON, *, columnar: bool | None = None) -> None:
         self.reference = ReferenceData()
-        self.book = FinanceBook(self.reference)
+        if columnar is not None:
+            self.columnar = columnar
+        self.book = FinanceBook(self.reference, columnar=self.columnar)
         self.position = 0
         self.recorded_at = recorded_at
         self.events: list[RecordedEvent] = []

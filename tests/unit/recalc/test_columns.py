@@ -1,241 +1,239 @@
-"""The columnar pricing prototype (`columns.py`) against the scalar path, to the cent
-(issue 9): random reference data, tasks and entries go through the book as a log
-(`recalc_log.Log`), a recalculation re-prices them with the scalar `Pricer` (R6.1,
-R7.3), and `columns.price` + `keep_billed` must give every entry the same rates,
-sources and amounts."""
+"""One meaning, two speeds (issue 9): a recalculation that prices entries as columns
+(`columns.price`, `hourtable.reprice`) gives every entry, view and total the scalar
+`Pricer` gives, to the cent and to the written scale of every rate.
+
+The centre is a property test: random histories (`recalc_histories`: every event
+the book handles, every rate level with periods, gaps and zeros, billed locks, task
+moves, recalculations) fed to a book that prices recalculations as columns and to
+one that prices them with the scalar reference, compared after every event."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+import dataclasses
+from datetime import date
 from decimal import Decimal
+from typing import Any
+from unittest import mock
 
-import numpy as np
+import pytest
 from hypothesis import given, settings
-from hypothesis import strategies as st
-from recalc_log import Log, rates
+from recalc_histories import histories
+from recalc_log import D, Log, period, rates
 
-from services.recalc.domain import columns
+from services.recalc.domain import recalc as recalc_module
+from services.recalc.domain.book import FinanceBook
 from services.recalc.domain.columns import (
-    RATE_SCALE,
-    SOURCES,
+    NotColumnar,
     Priced,
     entry_columns,
-    keep_billed,
     price,
     rate_arrays,
+    rate_of,
     task_columns,
 )
 from shared.events import (
-    Assignment,
-    BillingRecordCreated,
-    BillingRecordItemsAdded,
-    BillingRecordStatusChanged,
-    CompanyDefined,
+    EventData,
+    FinancesRecalculated,
     FinancesRecalculationRequested,
+    HoursDeleted,
     HoursLogged,
     JobRoleDefined,
     ProjectCreated,
-    RatePeriod,
     TaskCreated,
     UserDefined,
 )
 
 BASE = date(2023, 6, 1)
-USERS = ("U0", "U1", "U2")
-ROLES = ("R0", "R1", "R2")
-COST = columns.COST_TYPES
-REVENUE = columns.REVENUE_TYPES
-
-values = st.one_of(
-    st.just(Decimal(0)),  # a real 0 stops the search (R4.2)
-    st.integers(1, 3_000_000).map(lambda v: Decimal(v).scaleb(-4)),
-    # three places: with whole hours, half a cent is frequent (R3.3 half-up)
-    st.integers(1, 30_000).map(lambda v: Decimal(v).scaleb(-3)),
-)
-hour_amounts = st.one_of(
-    st.integers(1, 2400).map(lambda v: Decimal(v).scaleb(-2)),
-    st.integers(1, 24).map(Decimal),
-)
 
 
-@st.composite
-def tables(draw: st.DrawFn) -> tuple[RatePeriod, ...]:
-    """0-3 periods over 40 days, sorted, never overlapping, gaps or not, ends open or not."""
-    count = draw(st.sampled_from((0, 1, 1, 2, 2, 3)))
-    cuts = sorted(draw(st.sets(st.integers(0, 40), min_size=2 * count, max_size=2 * count)))
-    out = []
-    for i in range(count):
-        start: date | None = BASE + timedelta(days=cuts[2 * i])
-        end: date | None = BASE + timedelta(days=cuts[2 * i + 1])
-        if i == 0 and draw(st.booleans()):
-            start = None
-        if i == count - 1 and draw(st.booleans()):
-            end = None
-        out.append(RatePeriod(value=draw(values), start_date=start, end_date=end))
-    return tuple(out)
+# -- the two paths, event by event ---------------------------------------------------------
 
 
-@st.composite
-def logs(draw: st.DrawFn) -> tuple[Log, set[str]]:
-    """A project priced by the book, then recalculated after rate changes; and the
-    hours on billed records."""
-    log = Log()
-    for r in ROLES:
-        log(JobRoleDefined(role_id=r, name=r))
-    for u in USERS:
-        primary = draw(st.sampled_from((None, *ROLES)))
-        log(UserDefined(user_id=u, name=u, primary_role_id=primary))
-
-    def set_tables() -> None:
-        for r in ROLES:
-            for rate_type in ("cost", "billing"):
-                if draw(st.booleans()):
-                    log(rates("role", rate_type, *draw(tables()), role_id=r))
-            if draw(st.booleans()):
-                log(rates("company_role", "billing", *draw(tables()), company_id="Co", role_id=r))
-        for u in USERS:
-            for rate_type in ("cost", "billing"):
-                if draw(st.booleans()):
-                    log(rates("user", rate_type, *draw(tables()), user_id=u))
-
-    log(CompanyDefined(company_id="Co", name="Co"))
-    set_tables()
-    log(
-        ProjectCreated(
-            project_id="P",
-            name="P",
-            company_id=draw(st.sampled_from((None, "Co"))),
-            billed_locks_cost=draw(st.booleans()),
-            follow_company_rate_changes=draw(st.booleans()),
-        )
-    )
-    for r in draw(st.sets(st.sampled_from(ROLES), max_size=3)):
-        log(rates("project_role", "billing", *draw(tables()), project_id="P", role_id=r))
-    revenue_types = {}
-    for t in range(draw(st.integers(1, 3))):
-        assignments = draw(
-            st.lists(
-                st.tuples(st.sampled_from((None, *USERS)), st.sampled_from((None, *ROLES))).filter(
-                    lambda a: a != (None, None)
-                ),
-                max_size=3,
-            )
-        )
-        cost_type, revenue_type = draw(st.sampled_from(COST)), draw(st.sampled_from(REVENUE))
-        revenue_types[f"T{t}"] = revenue_type
-        log(
-            TaskCreated(
-                task_id=f"T{t}",
-                project_id="P",
-                name="T",
-                cost_type=cost_type,
-                revenue_type=revenue_type,
-                fixed_hourly_cost=draw(st.one_of(st.none(), values)),
-                revenue_amount=draw(st.one_of(st.none(), values)),
-                assignments=tuple(Assignment(user_id=u, role_id=r) for u, r in assignments),
-            )
-        )
-    billable = []
-    for h in range(draw(st.integers(1, 40))):
-        task = draw(st.sampled_from((None, *revenue_types)))
-        counts = draw(st.sampled_from((True, True, True, False)))
-        target = {"project_id": "P"} if task is None else {"task_id": task}
-        log(
-            HoursLogged(
-                hour_id=f"h{h}",
-                owner_id=draw(st.sampled_from(USERS)),
-                entry_date=BASE + timedelta(days=draw(st.integers(-20, 60))),
-                hours=draw(hour_amounts),
-                role_id=draw(st.sampled_from((None, *ROLES))),
-                counts_as_revenue=counts,
-                **target,
-            )
-        )
-        if counts and (task is None or revenue_types[task] != "not_billable"):  # R7.1
-            billable.append(f"h{h}")
-    billed = set(draw(st.lists(st.sampled_from(billable), unique=True))) if billable else set()
-    if billed:
-        log(BillingRecordCreated(billing_record_id="B", project_id="P", description="B"))
-        log(BillingRecordItemsAdded(billing_record_id="B", hour_ids=tuple(sorted(billed))))
-        log(BillingRecordStatusChanged(billing_record_id="B", status="billed"))
-    set_tables()  # rates change (R1.4: nothing re-priced) ...
-    return log, billed
+def _fields(line: Any) -> dict[str, str]:
+    """Every field of a line as its repr: a Decimal's repr keeps its written scale
+    (95 and 95.00 differ), so `str()` of every rate and amount is compared too."""
+    return {f.name: repr(getattr(line, f.name)) for f in dataclasses.fields(line)}
 
 
-def _columns(priced: list[tuple[Decimal, Decimal | None, str | None]]) -> tuple[list[int], ...]:
-    amounts = [int(a * 100) for a, _, _ in priced]
-    rates_ = [0 if r is None else int(r * RATE_SCALE) for _, r, _ in priced]
-    sources = [SOURCES.index(s) for _, _, s in priced]
-    return amounts, rates_, sources
+def _hours_by_value(line: dict[str, str], name: str, hours: Decimal) -> dict[str, Any]:
+    """A sum of hours compared by value only: its scale is known to differ, see
+    `test_known_difference_task_hours_keep_the_scale_of_their_running_sum`."""
+    return {**line, name: hours}
 
 
-def _as_priced(hours: list) -> Priced:  # type: ignore[type-arg]
-    cost = _columns([(h.cost, h.cost_rate, h.cost_rate_source) for h in hours])
-    revenue = _columns([(h.revenue, h.billing_rate, h.billing_rate_source) for h in hours])
-    return Priced(
-        cost_rate=np.array(cost[1], dtype=np.int64),
-        cost_source=np.array(cost[2], dtype=np.int8),
-        cost=np.array(cost[0], dtype=np.int64),
-        billing_rate=np.array(revenue[1], dtype=np.int64),
-        billing_source=np.array(revenue[2], dtype=np.int8),
-        revenue=np.array(revenue[0], dtype=np.int64),
-    )
+def _project(book: FinanceBook, project_id: str) -> dict[str, Any]:
+    """Everything a project shows, line by line and total by total."""
+    state = book.projects[project_id]
+    views = sorted(book.task_views(project_id), key=lambda v: v.task_id)
+    return {
+        "info": repr(state.info),
+        "tasks": {k: _fields(t) for k, t in sorted(state.tasks.items())},
+        "expenses": {k: _fields(e) for k, e in sorted(state.expenses.items())},
+        "records": {k: _fields(r) for k, r in sorted(state.records.items())},
+        "actuals": {
+            str(k): _hours_by_value(_fields(v), "hours", v.hours) for k, v in state.actuals.items()
+        },
+        "record_hours_revenue": repr(sorted(state.record_hours_revenue.items())),
+        "totals": repr(book.totals(project_id)),
+        "task_views": [_hours_by_value(_fields(v), "actual_hours", v.actual_hours) for v in views],
+        "record_views": [_fields(book.record_view(r)) for r in sorted(state.records)],
+    }
 
 
-def _same(got: Priced, want: Priced) -> None:
-    for name in Priced.__slots__:
-        a, b = getattr(got, name), getattr(want, name)
-        bad = np.flatnonzero(a != b)
-        assert len(bad) == 0, f"{name} differs at entries {bad.tolist()}: {a[bad]} != {b[bad]}"
+def assert_same_project(columnar: FinanceBook, scalar: FinanceBook, project_id: str) -> None:
+    got, want = columnar.projects[project_id], scalar.projects[project_id]
+    assert got.hours.keys() == want.hours.keys()
+    for hour_id, hour in want.hours.items():
+        # cost, revenue, both rates with their scale, both sources, priced_at, kept
+        assert _fields(got.hours[hour_id]) == _fields(hour), f"entry {hour_id}"
+    mine, theirs = _project(columnar, project_id), _project(scalar, project_id)
+    for name, value in theirs.items():
+        assert mine[name] == value, f"{project_id}: {name}"
+    # what the worker would write: the same lines, split the same way
+    assert columnar.take_changes(project_id) == scalar.take_changes(project_id)
+
+
+class _Counted:
+    """Wraps `hourtable.reprice` as `recalc` calls it: the columnar book really
+    priced its recalculations as columns (no silent fallback to the scalar path)."""
+
+    def __init__(self, reprice: Any) -> None:
+        self.reprice = reprice
+        self.calls = 0
+
+    def __call__(self, *args: Any, **kw: Any) -> Any:
+        self.calls += 1
+        return self.reprice(*args, **kw)
+
+
+def run_both(events: list[EventData]) -> tuple[Log, Log, int]:
+    """Feed `events` to a columnar and a scalar book, comparing them after each."""
+    columnar, scalar = Log(columnar=True), Log(columnar=False)
+    counted = _Counted(vars(recalc_module)["reprice"])
+    for data in events:
+        with mock.patch.object(recalc_module, "reprice", counted):
+            got = columnar(data)
+        want = scalar(data)
+        # ProjectFinancesChanged totals, FinancesRecalculated before/after and its
+        # hours_repriced / hours_locked
+        assert [repr(e) for e in got] == [repr(e) for e in want], f"published at {data!r}"
+        for project_id in scalar.book.projects:
+            assert_same_project(columnar.book, scalar.book, project_id)
+    return columnar, scalar, counted.calls
 
 
 @settings(max_examples=150, deadline=None)
-@given(logs())
-def test_columns_price_every_entry_as_the_scalar_pricer(case: tuple[Log, set[str]]) -> None:
-    log, billed = case
-    state = log.book.projects["P"]
-    hours = list(state.hours.values())
-    old = _as_priced(hours)  # as priced when logged
-    log(FinancesRecalculationRequested(project_ids=("P",)))  # ... until a recalculation
-    want = _as_priced(hours)  # the scalar Pricer's, R7.3 locks applied
-
-    users = {u: i for i, u in enumerate(USERS)}
-    roles = {r: i for i, r in enumerate(ROLES)}
-    tasks = list(state.tasks.values())
-    entries = entry_columns(hours, {t.task_id: i for i, t in enumerate(tasks)}, users, roles)
-    arrays = rate_arrays(log.reference, state.info, log.position, USERS, ROLES)
-    fresh = price(entries, task_columns(tasks, users, roles), arrays)
-    locked = np.array([h.hour_id in billed for h in hours], dtype=np.bool_)
-    got = keep_billed(fresh, old, locked, state.info.billed_locks_cost)
-    _same(got, want)
-    # and no float anywhere: every money and rate column is an integer
-    for name in Priced.__slots__:
-        assert getattr(got, name).dtype.kind in "iu", name
-        assert getattr(fresh, name).dtype.kind in "iu", name
+@given(histories())
+def test_columns_price_like_the_scalar_reference(events: list[EventData]) -> None:
+    _, scalar, priced_as_columns = run_both(events)
+    recalculated = [
+        e for e in scalar.published if isinstance(e, FinancesRecalculated) and e.scope == "all"
+    ]
+    # every recalculation of the entries went through the columns (none refused)
+    assert priced_as_columns == len(recalculated)
+    assert recalculated  # each history ends with one per project
 
 
-def test_no_float_in_money_or_rate_columns() -> None:
+@pytest.mark.xfail(
+    strict=True,
+    reason="columnar != scalar (issue 9): a recalculation as columns keeps the running "
+    "sum of a task's hours (1.00) where the scalar path sums its entries again (1)",
+)
+def test_known_difference_task_hours_keep_the_scale_of_their_running_sum() -> None:
+    """Found by the property test above. Same value, another written scale, in the
+    task view's `actual_hours` (and `ProjectState.actuals`): the scalar path's
+    `_reprice_hours` re-sums hours from the entries, `recalc._install_sums` keeps the
+    state's running sum, whose scale depends on the history (0.01 + 1 - 0.01)."""
+    events: list[EventData] = [
+        UserDefined(user_id="U0", name="U0"),
+        ProjectCreated(project_id="P", name="P"),
+        TaskCreated(task_id="T", project_id="P", name="T"),
+        HoursLogged(hour_id="a", owner_id="U0", task_id="T", entry_date=BASE, hours=D("0.01")),
+        HoursLogged(hour_id="b", owner_id="U0", task_id="T", entry_date=BASE, hours=D("1")),
+        HoursDeleted(hour_id="a"),
+        FinancesRecalculationRequested(project_ids=("P",)),
+    ]
+    shown = []
+    for columnar in (True, False):
+        log = Log(columnar=columnar)
+        for data in events:
+            log(data)
+        shown.append(str(log.task("T").actual_hours))
+    assert shown[0] == shown[1], f"columns: {shown[0]}, scalar: {shown[1]}"
+
+
+# -- the columns themselves -----------------------------------------------------------------
+
+
+def _one_entry_log(*events: EventData) -> Log:
     log = Log()
     log(JobRoleDefined(role_id="R0", name="R0"))
-    log(rates("role", "cost", "12.3456", role_id="R0"))
-    log(rates("role", "billing", "99.5", role_id="R0"))
     log(UserDefined(user_id="U0", name="U0", primary_role_id="R0"))
     log(ProjectCreated(project_id="P", name="P"))
-    log(TaskCreated(task_id="T0", project_id="P", name="T"))
-    log(
-        HoursLogged(hour_id="h", owner_id="U0", task_id="T0", entry_date=BASE, hours=Decimal("1.5"))
-    )
+    for data in events:
+        log(data)
+    log(TaskCreated(task_id="T0", project_id="P", name="T", revenue_type="role_hourly"))
+    for day in ("2023-06-01", "2023-06-15", "2023-07-01"):
+        log(
+            HoursLogged(
+                hour_id=f"h{day}",
+                owner_id="U0",
+                task_id="T0",
+                entry_date=date.fromisoformat(day),
+                hours=Decimal("1.5"),
+            )
+        )
+    return log
+
+
+def _priced(log: Log) -> Priced:
     state = log.book.projects["P"]
+    users, roles = {"U0": 0}, {"R0": 0}
+    tasks = list(state.tasks.values())
+    entries = entry_columns(
+        state.hours.values(), {t.task_id: i for i, t in enumerate(tasks)}, users, roles
+    )
     arrays = rate_arrays(log.reference, state.info, log.position, ("U0",), ("R0",))
-    for table in (arrays.user_cost, arrays.role_cost, arrays.role_billing, arrays.overrides):
-        for name in table.__slots__:
-            assert getattr(table, name).dtype == np.int64, name
-    entries = entry_columns(state.hours.values(), {"T0": 0}, {"U0": 0}, {"R0": 0})
-    priced = price(entries, task_columns(list(state.tasks.values()), {"U0": 0}, {"R0": 0}), arrays)
-    for name in Priced.__slots__:
-        assert getattr(priced, name).dtype.kind in "iu", name
-    # 1.5 h x 12.3456 = 18.5184 -> 18.52; 1.5 x 99.5 = 149.25
-    assert (int(priced.cost[0]), int(priced.revenue[0])) == (1852, 14925)
-    assert (int(priced.cost_rate[0]), SOURCES[priced.cost_source[0]]) == (123_456, "role")
-    hour = log.hour("h")
-    assert (hour.cost, hour.revenue) == (Decimal("18.52"), Decimal("149.25"))
+    return price(entries, task_columns(tasks, users, roles), arrays)
+
+
+def test_amounts_round_half_up_and_rates_keep_their_places() -> None:  # R3.3
+    log = _one_entry_log(
+        rates("role", "cost", "12.3456", role_id="R0"),  # 1.5 h: 18.5184 -> 18.52
+        rates("role", "billing", "0.0333", role_id="R0"),  # 1.5 h: 0.04995 -> 0.05
+    )
+    priced = _priced(log)
+    assert priced.cost.tolist() == [1852] * 3
+    assert priced.revenue.tolist() == [5] * 3
+    assert (priced.cost_rate[0], priced.cost_places[0]) == (123_456, 4)
+    assert (priced.billing_rate[0], priced.billing_places[0]) == (333, 4)
+    # the scalar path agrees, and so does a recalculation as columns
+    log(FinancesRecalculationRequested(project_ids=("P",)))
+    hour = log.hour("h2023-06-01")
+    assert (str(hour.cost), str(hour.revenue), str(hour.cost_rate)) == ("18.52", "0.05", "12.3456")
+
+
+def test_overrides_apply_before_the_first_and_after_the_last_period() -> None:  # R4.6
+    log = _one_entry_log(
+        rates("role", "billing", "1", role_id="R0"),
+        rates(
+            "project_role",
+            "billing",
+            period("100", "2023-06-10", "2023-06-12"),
+            period("200", "2023-06-20", "2023-06-22"),
+            project_id="P",
+            role_id="R0",
+        ),
+    )
+    priced = _priced(log)
+    # before the first: the first; in the gap: falls through to the role; after: the last
+    assert priced.billing_rate.tolist() == [1_000_000, 10_000, 2_000_000]
+    assert priced.billing_source.tolist() == [4, 2, 4]
+
+
+def test_a_value_the_columns_cannot_hold_is_refused() -> None:
+    assert rate_of(Decimal("12.3456")) == (123_456, 4)
+    with pytest.raises(NotColumnar):
+        rate_of(Decimal("0.00001"))  # five places: R3.2 allows four
+    with pytest.raises(NotColumnar):
+        rate_of(Decimal(-1))

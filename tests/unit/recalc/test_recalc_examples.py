@@ -1,9 +1,13 @@
-"""The worked examples E1–E13 of examples.md, in the pricing core."""
+"""The worked examples E1–E13 of examples.md, in the pricing core: each through
+both pricing paths of a recalculation, the columns and the scalar reference
+(issue 9: one meaning, two speeds)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import date
 
+import pytest
 from recalc_log import D, Log, period, rates
 
 from shared.events import (
@@ -22,6 +26,14 @@ from shared.events import (
     TaskStatusChanged,
     UserDefined,
 )
+
+
+@pytest.fixture(autouse=True, params=[True, False], ids=["columns", "scalar"])
+def pricing_path(request: pytest.FixtureRequest) -> Iterator[bool]:
+    """Every `Log` of the test prices recalculations as columns, then as scalars."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(Log, "columnar", request.param)
+        yield request.param
 
 
 def _log(**project: object) -> Log:

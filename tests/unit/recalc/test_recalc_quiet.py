@@ -18,9 +18,9 @@ from services.recalc.domain.reference import ReferenceData
 from shared.events import EventData, FinancesRecalculationRequested, RecordedEvent
 
 
-def quiet_replay(events: list[RecordedEvent]) -> FinanceBook:
+def quiet_replay(events: list[RecordedEvent], *, columnar: bool = True) -> FinanceBook:
     reference = ReferenceData()
-    book = FinanceBook(reference, quiet=True)
+    book = FinanceBook(reference, quiet=True, columnar=columnar)
     for event in events:
         reference.apply(event)
         if event.stream.startswith("project-"):
@@ -48,7 +48,8 @@ def snapshot(book: FinanceBook) -> str:
 
 
 def assert_same(log: Log) -> None:
-    assert snapshot(quiet_replay(log.events)) == snapshot(log.book)
+    """The quiet book priced by the same path as the log's (columns or scalar)."""
+    assert snapshot(quiet_replay(log.events, columnar=log.columnar)) == snapshot(log.book)
 
 
 @pytest.fixture
@@ -77,10 +78,12 @@ def test_the_examples_cover_e1_to_e13() -> None:
     assert {f"e{i}" for i in range(1, 14)} <= names
 
 
+@pytest.mark.parametrize("columnar", [True, False], ids=["columns", "scalar"])
 @pytest.mark.parametrize("example", EXAMPLES, ids=lambda fn: fn.__name__)
 def test_quiet_book_ends_like_the_publishing_book_on_examples(
-    example: Any, every_log: list[Log]
+    example: Any, columnar: bool, every_log: list[Log], monkeypatch: pytest.MonkeyPatch
 ) -> None:  # R1.1, E1–E13
+    monkeypatch.setattr(Log, "columnar", columnar)
     example()
     assert every_log
     for log in every_log:

@@ -83,7 +83,11 @@ class Repriced:
 
     repriced: int  # rows priced again (not kept whole, R10.9)
     locked: int  # rows on billed records (R7.3)
-    #: Σ cost and Σ revenue in cents by index of `HourTable.task_ids`
+    #: by index of `HourTable.task_ids`: entries, Σ hours (x HOURS_SCALE), the most
+    #: places an entry's hours are written with, Σ cost and Σ revenue in cents
+    count_by_task: I64
+    hours_by_task: I64
+    places_by_task: I64
     cost_by_task: I64
     revenue_by_task: I64
     #: Σ revenue in cents by index of `HourTable.records`
@@ -148,8 +152,13 @@ def reprice(
     restamped = (again & ~changed & table.kept) | (live & whole & ~table.kept)
 
     prices = merged.where(again, old)
-    cost_by_task = sums_by(table.task[live], len(table.task_ids), prices.cost[live])
-    revenue_by_task = sums_by(table.task[live], len(table.task_ids), prices.revenue[live])
+    tasks_ = table.task[live], len(table.task_ids)
+    # hours are stored normalised (`shared.events.types`): 1.5 has one place, 2 none
+    hours_places = np.where(table.hours % 100 == 0, 0, np.where(table.hours % 10 == 0, 1, 2))
+    places_by_task = np.zeros(len(table.task_ids), dtype=np.int64)
+    np.maximum.at(places_by_task, tasks_[0], hours_places[live])
+    cost_by_task = sums_by(*tasks_, prices.cost[live])
+    revenue_by_task = sums_by(*tasks_, prices.revenue[live])
     on_record = live & (table.record >= 0)
     revenue_by_record = sums_by(
         table.record[on_record], len(table.records), prices.revenue[on_record]
@@ -161,6 +170,9 @@ def reprice(
     return Repriced(
         repriced=int(np.count_nonzero(again)),
         locked=int(np.count_nonzero(live & locked)),
+        count_by_task=sums_by(*tasks_, np.ones(int(np.count_nonzero(live)), dtype=np.int64)),
+        hours_by_task=sums_by(*tasks_, table.hours[live]),
+        places_by_task=places_by_task,
         cost_by_task=cost_by_task,
         revenue_by_task=revenue_by_task,
         revenue_by_record=revenue_by_record,
@@ -308,3 +320,9 @@ def _extend(names: list[str], more: Iterable[str | None]) -> None:
 def cents_decimal(value: int) -> Decimal:
     """An amount in cents as the scalar path holds it (scale 2)."""
     return Decimal(value).scaleb(-2)
+
+
+def hours_decimal(value: int, places: int) -> Decimal:
+    """A sum of hours (x HOURS_SCALE) as a sum of the entries' Decimals is written: with
+    the most places among them."""
+    return Decimal(value).scaleb(-2).quantize(Decimal(1).scaleb(-places))

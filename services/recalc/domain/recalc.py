@@ -18,6 +18,7 @@ from services.recalc.domain.hourtable import (
     apply_to,
     cents_decimal,
     from_entries,
+    hours_decimal,
     reprice,
 )
 from services.recalc.domain.money import CENT, ZERO, ZERO_CENTS
@@ -128,23 +129,23 @@ def _reprice_entries(step: Step, state: ProjectState, entries: list[HourEntry]) 
 
 
 def _install_sums(state: ProjectState, table: HourTable, cols: Repriced, done: _Done) -> None:
-    """The state's new hour sums: cost and revenue from the table's live rows plus
-    the objects priced beside it (in `done`); count and hours are the state's own (a
-    recalculation changes neither)."""
+    """The state's new hour sums, as `_reprice_hours` builds them from every entry: the
+    table's live rows plus the objects priced beside it (already in `done`)."""
     for i, task_id in enumerate(table.task_ids):
+        count = int(cols.count_by_task[i])
+        if not count:
+            continue
         sums = done.actuals.get(task_id)
         if sums is None:
             sums = done.actuals[task_id] = LineSums()
+        sums.count += count
+        sums.hours += hours_decimal(int(cols.hours_by_task[i]), int(cols.places_by_task[i]))
         sums.cost += cents_decimal(int(cols.cost_by_task[i]))
         sums.revenue += cents_decimal(int(cols.revenue_by_task[i]))
     for i, record_id in enumerate(table.records):
         revenue = cents_decimal(int(cols.revenue_by_record[i]))
         done.record_revenue[record_id] = done.record_revenue.get(record_id, ZERO) + revenue
-    actuals: dict[str | None, LineSums] = {}
-    for task_id, held in state.actuals.items():
-        priced = done.actuals.get(task_id, LineSums())
-        actuals[task_id] = LineSums(held.count, held.hours, priced.cost, priced.revenue)
-    state.replace_hour_sums(actuals, done.record_revenue)
+    state.replace_hour_sums(done.actuals, done.record_revenue)
 
 
 def _reprice_hours(

@@ -9,7 +9,7 @@ import asyncpg
 from services.recalc.adapters.store import ProjectionStore
 from shared.infra.db import plain_dsn
 
-_TABLES = {
+TABLES = {
     "projects": "project_id",
     "tasks": "task_id",
     "hours": "hour_id",
@@ -23,7 +23,7 @@ async def dump(url: str, schema: str = "projection") -> dict[str, list[dict[str,
     store = ProjectionStore(schema)
     try:
         out: dict[str, list[dict[str, Any]]] = {}
-        for table, key in _TABLES.items():
+        for table, key in TABLES.items():
             # hours as readers see them (priced_at as it stands)
             source = store.hour_lines() if table == "hours" else f"{schema}.{table}"
             rows = await conn.fetch(f"SELECT * FROM {source} h ORDER BY {key}")

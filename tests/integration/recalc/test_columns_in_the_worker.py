@@ -28,25 +28,18 @@ from shared.infra.db import create_engine, plain_dsn
 
 # the unit tests' random histories and in-memory log (tests/unit/recalc)
 sys.path.insert(0, str(Path(__file__).parents[2] / "unit" / "recalc"))
+from recalc_dump import TABLES
 from recalc_histories import PROJECTS, histories
 from recalc_log import Log
 
 pytestmark = pytest.mark.integration
-
-_TABLES = {
-    "projects": "project_id",
-    "tasks": "task_id",
-    "hours": "hour_id",
-    "expenses": "expense_id",
-    "billing_records": "billing_record_id",
-}
 
 
 async def _rows(conn: Any, store: ProjectionStore) -> dict[str, dict[str, dict[str, Any]]]:
     """Every stored row by table and id, numbers as text; hours with `priced_at`
     as readers see it, without their storage key."""
     out: dict[str, dict[str, dict[str, Any]]] = {}
-    for table, key in _TABLES.items():
+    for table, key in TABLES.items():
         source = store.hour_lines() if table == "hours" else store.table(table)
         rows = await conn.fetch(f"SELECT {key} AS id, to_jsonb(t) - 'seq' AS row FROM {source} t")
         lines = {}
@@ -108,7 +101,7 @@ async def _check(url: str, events: list[EventData], cuts: list[int]) -> None:
         conn = await asyncpg.connect(plain_dsn(url))
         try:
             await conn.execute("CREATE SCHEMA projection_next")
-            for table in _TABLES:
+            for table in TABLES:
                 await conn.execute(
                     f"CREATE TABLE projection_next.{table} (LIKE projection.{table} INCLUDING ALL)"
                 )
@@ -119,7 +112,7 @@ async def _check(url: str, events: list[EventData], cuts: list[int]) -> None:
             got = await _rows(conn, ProjectionStore())
             want = await _rows(conn, ProjectionStore("projection_next"))
             assert got.keys() == want.keys()
-            for table in _TABLES:
+            for table in TABLES:
                 assert got[table].keys() == want[table].keys(), table
                 for key, line in want[table].items():
                     assert got[table][key] == line, f"{table} {key}"

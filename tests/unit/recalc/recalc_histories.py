@@ -17,6 +17,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
+from services.recalc.domain import columns
 from shared.events import (
     Assignment,
     BillingRecordCreated,
@@ -52,18 +53,8 @@ PROJECTS = ("P", "Q")
 USERS = ("U0", "U1", "U2")
 ROLES = ("R0", "R1", "R2")
 COMPANIES = ("Co", "Cp")
-COST_TYPES = ("user_hourly", "role_hourly", "fixed_hourly", "no_cost")
-REVENUE_TYPES = (
-    "user_hourly",
-    "user_hourly_cap",
-    "user_hourly_plus_fixed",
-    "role_hourly",
-    "role_hourly_cap",
-    "role_hourly_plus_fixed",
-    "fixed_hourly",
-    "fixed_revenue",
-    "not_billable",
-)
+COST_TYPES = columns.COST_TYPES
+REVENUE_TYPES = columns.REVENUE_TYPES
 FIXED_ITEMS = ("fixed_revenue", "user_hourly_plus_fixed", "role_hourly_plus_fixed")
 
 values = st.one_of(

@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from shared.events import RecordedEvent, decode_data, encode_stored_envelope
+from shared.events import RecordedEvent, encode_stored_envelope
+from shared.events.codec import decode_logged
 
 _COLUMNS = (
     "position, event_id, stream, version, type, schema_version, data::text, recorded_at, actor"
@@ -26,7 +27,7 @@ def decode_row(row: Sequence[Any]) -> RecordedEvent:
         version=version,
         recorded_at=recorded_at,
         actor=actor,
-        data=decode_data(type_, schema_version, data),
+        data=decode_logged(type_, schema_version, data),
     )
 
 

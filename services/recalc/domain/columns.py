@@ -29,6 +29,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -134,26 +135,28 @@ class RateArrays:
     last_places: I64
 
     @classmethod
-    def build(cls, tables: Mapping[int, RateTable], keys: int) -> RateArrays:
-        """`tables` by key index (0 <= key < `keys`), each sorted as `rates.make_table`."""
+    def build(
+        cls, tables: Mapping[int, RateTable], keys: int, memo: dict[int, Any] | None = None
+    ) -> RateArrays:
+        """`tables` by key index (0 <= key < `keys`), each sorted as `rates.make_table`.
+        `memo`: each table's periods as integers, by the table's id (`ReferenceData.derived`)."""
         rows: list[tuple[int, int, int, int, int]] = []
         first_start = np.full(keys, OPEN_START, dtype=np.int64)
         first = np.zeros((2, keys), dtype=np.int64)
         last_end = np.full(keys, OPEN_END, dtype=np.int64)
         last = np.zeros((2, keys), dtype=np.int64)
         for key, table in tables.items():
-            for period in table:
-                start = OPEN_START if period.start is None else period.start.toordinal()
-                end = OPEN_END if period.end is None else period.end.toordinal()
-                rows.append((key, start, end, *rate_of(period.value)))
-            if table:
-                head, tail = table[0], table[-1]
-                if head.start is not None:
-                    first_start[key] = head.start.toordinal()
-                first[:, key] = rate_of(head.value)
-                if tail.end is not None:
-                    last_end[key] = tail.end.toordinal()
-                last[:, key] = rate_of(tail.value)
+            if not table:
+                continue
+            periods = _periods(table, {} if memo is None else memo)
+            rows.extend((key, *period) for period in periods)
+            head, tail = periods[0], periods[-1]
+            if table[0].start is not None:
+                first_start[key] = head[0]
+            first[:, key] = head[2:]
+            if table[-1].end is not None:
+                last_end[key] = tail[1]
+            last[:, key] = tail[2:]
         rows.sort()
         a = np.array(rows, dtype=np.int64).reshape(-1, 5)
         return cls(
@@ -200,6 +203,23 @@ class RateArrays:
         return found | after | before, value, places_
 
 
+def _periods(table: RateTable, memo: dict[int, Any]) -> list[tuple[int, int, int, int]]:
+    """(start, end, scaled value, places) of each period; open bounds as OPEN_*."""
+    found = memo.get(id(table))
+    if found is None or found[0] is not table:
+        rows = [
+            (
+                OPEN_START if p.start is None else p.start.toordinal(),
+                OPEN_END if p.end is None else p.end.toordinal(),
+                *rate_of(p.value),
+            )
+            for p in table
+        ]
+        found = memo[id(table)] = (table, rows)
+    periods: list[tuple[int, int, int, int]] = found[1]
+    return periods
+
+
 @dataclass(frozen=True, slots=True)
 class Rates:
     """Every table a project's hours may read, as known at one position, and each
@@ -234,20 +254,22 @@ def rate_arrays(
         role_index[r]: table for r, table in info.role_overrides.items() if r in role_index
     }
     primary = [ref.user_roles(u, position)[0] for u in users]
+    memo = ref.derived
     return Rates(
         user_cost=RateArrays.build(
-            {i: ref.user_cost(u, position) for i, u in enumerate(users)}, len(users)
+            {i: ref.user_cost(u, position) for i, u in enumerate(users)}, len(users), memo
         ),
         user_billing=RateArrays.build(
-            {i: ref.user_billing(u, position) for i, u in enumerate(users)}, len(users)
+            {i: ref.user_billing(u, position) for i, u in enumerate(users)}, len(users), memo
         ),
         role_cost=RateArrays.build(
-            {i: ref.role_cost(r, position) for i, r in enumerate(roles)}, len(roles)
+            {i: ref.role_cost(r, position) for i, r in enumerate(roles)}, len(roles), memo
         ),
         role_billing=RateArrays.build(
-            {i: ref.role_billing(r, position) for i, r in enumerate(roles)}, len(roles)
+            {i: ref.role_billing(r, position) for i, r in enumerate(roles)}, len(roles), memo
         ),
-        company_billing=RateArrays.build(company, len(roles)),
+        company_billing=RateArrays.build(company, len(roles), memo),
+        # a project's own tables are not the reference's: no memo
         overrides=RateArrays.build({k: v or EMPTY for k, v in overrides.items()}, len(roles)),
         primary=np.array([-1 if p is None else role_index[p] for p in primary], dtype=np.int64),
     )
@@ -440,28 +462,33 @@ class _Chain:
 def role_candidates(entries: EntryColumns, tasks: TaskColumns, primary: I64, which: I64) -> I64:
     """R5.2/R5.3/R10.5 for the entries `which` (all on tasks): a matrix, one row per
     entry, of the hour's role, the roles the owner holds on the task's assignments (in
-    their order), the owner's primary role and the task's first role assignment,
-    repeats and gaps dropped, padded with -1 (`Pricer.role_candidates`). Built once
-    per distinct (task, owner, hour role): a project has few of them."""
-    task, owner, role = entries.task[which], entries.owner[which], entries.role[which]
-    # one int64 per triple (role + 1: -1 is "none"), factorised on one axis
-    owners = int(owner.max()) + 1 if len(owner) else 1
-    roles_ = int(role.max()) + 2 if len(role) else 1
-    code = (task * owners + owner) * roles_ + (role + 1)
-    distinct, inverse = np.unique(code, return_inverse=True)
-    lists: list[tuple[int, ...]] = []
-    for c in distinct.tolist():
-        t, rest = divmod(c, owners * roles_)
-        o, r = divmod(rest, roles_)
-        r -= 1
-        held = [ar for au, ar in tasks.assignments[t] if au == o and au >= 0]
-        roles = [r, *held, int(primary[o]), int(tasks.first_role[t])]
-        lists.append(tuple(dict.fromkeys(x for x in roles if x >= 0)))
-    width = max((len(c) for c in lists), default=0)
-    matrix = np.full((len(lists), max(width, 1)), -1, dtype=np.int64)
-    for i, c in enumerate(lists):
-        matrix[i, : len(c)] = c
-    out: I64 = matrix[inverse.reshape(-1)]
+    their order), the owner's primary role and the task's first role assignment
+    (`Pricer.role_candidates`). A gap is -1 and finds nothing; a repeat finds nothing
+    the first try did not: neither changes a chain, so neither is dropped."""
+    task, owner = entries.task[which], entries.owner[which]
+    held: dict[tuple[int, int], list[int]] = {}
+    for t, assignments in enumerate(tasks.assignments):
+        for user, role in assignments:
+            if user >= 0 and role >= 0:
+                held.setdefault((t, user), []).append(role)
+    width = max((len(roles) for roles in held.values()), default=0)
+    out = np.full((len(which), width + 3), -1, dtype=np.int64)
+    out[:, 0] = entries.role[which]
+    if held:
+        owners = max(int(owner.max()) + 1 if len(owner) else 1, max(u for _, u in held) + 1)
+        keys = np.array([t * owners + u for t, u in held], dtype=np.int64)
+        order = np.argsort(keys)
+        keys = keys[order]
+        roles = np.full((len(keys), width), -1, dtype=np.int64)
+        for i, pair_roles in enumerate(held.values()):
+            roles[i, : len(pair_roles)] = pair_roles
+        roles = roles[order]
+        code = task * owners + owner
+        at = np.minimum(np.searchsorted(keys, code), len(keys) - 1)
+        hit = keys[at] == code
+        out[hit, 1 : width + 1] = roles[at[hit]]
+    out[:, width + 1] = primary[owner]
+    out[:, width + 2] = tasks.first_role[task]
     return out
 
 

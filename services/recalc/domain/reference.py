@@ -9,7 +9,7 @@ Rules: docs/rules.md#r1.2.
 from __future__ import annotations
 
 from bisect import bisect_right
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from services.recalc.domain.rates import EMPTY, RateTable, make_table
 from shared.events import (
@@ -61,6 +61,9 @@ class ReferenceData:
         self.companies: dict[str, int] = {}
         self._user_roles: dict[str, History[UserRoles]] = {}
         self._tables: dict[TableKey, History[RateTable]] = {}
+        #: what pricing derives from a table, by the table's id: a table is never
+        #: dropped from its history, so an id is never reused while this object lives
+        self.derived: dict[int, Any] = {}
 
     def apply(self, event: RecordedEvent) -> None:
         """Fold one event in; fed in position order, other types are ignored."""

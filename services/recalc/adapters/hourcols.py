@@ -29,6 +29,7 @@ from typing import Any
 import asyncpg
 import numpy as np
 
+from services.recalc.adapters.rows import PRICED_AT
 from services.recalc.domain import columns
 from services.recalc.domain.columns import NotColumnar, Priced, rate_of
 from services.recalc.domain.hourtable import HourTable
@@ -91,7 +92,7 @@ _FIELDS = ", ".join(
         _scaled("h.hours", columns.HOURS_SCALE),
         _scaled("h.cost", 100),
         _scaled("h.revenue", 100),
-        "h.priced_at",
+        PRICED_AT,  # as readers see it: a recalculation's position may be on the project
         "h.kept::int::int8",
     )
 )
@@ -119,7 +120,11 @@ class _Refused(Exception):
 
 
 async def load_tables(
-    conn: Any, hours: str, project_ids: Sequence[str], held: Mapping[str, Collection[str]]
+    conn: Any,
+    hours: str,
+    projects: str,
+    project_ids: Sequence[str],
+    held: Mapping[str, Collection[str]],
 ) -> tuple[dict[str, HourTable], list[str]]:
     """The stored entries of `project_ids` (table `hours`) as one table each, and the
     projects refused (priced as objects instead: see the module's doc). `held`: by
@@ -127,7 +132,7 @@ async def load_tables(
     wanted = list(project_ids)
     try:
         async with conn.transaction():  # a savepoint
-            raw = await _copy_rows(conn, hours, wanted)
+            raw = await _copy_rows(conn, hours, projects, wanted)
         names, prices = await _dictionary(conn, hours, wanted)
     except (asyncpg.NumericValueOutOfRangeError, _Refused):
         return {}, sorted(wanted)
@@ -142,14 +147,15 @@ async def load_tables(
     return _split(wanted, names, prices, col, seqs), sorted(refused)
 
 
-async def _copy_rows(conn: Any, hours: str, wanted: list[str]) -> Any:
+async def _copy_rows(conn: Any, hours: str, projects: str, wanted: list[str]) -> Any:
     chunks: list[bytes] = []
 
     async def take(chunk: bytes) -> None:
         chunks.append(bytes(chunk))  # a view of the driver's buffer, reused
 
     await conn.copy_from_query(
-        f"SELECT {_FIELDS} FROM {hours} h WHERE h.project_id = ANY($1::text[])",
+        f"SELECT {_FIELDS} FROM {hours} h LEFT JOIN {projects} p ON p.project_id = h.project_id"
+        " WHERE h.project_id = ANY($1::text[])",
         wanted,
         output=take,
         format="binary",

@@ -257,7 +257,9 @@ class ProjectionStore:
         self, conn: Any, project_ids: Sequence[str], held: dict[str, Collection[str]]
     ) -> tuple[dict[str, HourTable], list[str]]:
         """Every stored entry of `project_ids` as columns (`hourcols.load_tables`)."""
-        return await load_tables(conn, self.table("hours"), project_ids, held)
+        return await load_tables(
+            conn, self.table("hours"), self.table("projects"), project_ids, held
+        )
 
     async def _load_hours(self, conn: Any, ids: list[str]) -> list[HourEntry]:
         """In chunks through a cursor (inside a transaction): the fetched rows of a

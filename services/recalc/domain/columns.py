@@ -567,13 +567,11 @@ def _cents(hours: I64, rate: I64) -> I64:
     return (hours * rate + _PER_CENT // 2) // _PER_CENT
 
 
-def keep_billed(new: Priced, old: Priced, locked: Bools, locks_cost: bool) -> Priced:
-    """R7.3 as masks: an entry on a billed record keeps its revenue (rate, source,
-    amount), and its cost too when the project's `billed_locks_cost` is set (R10.9:
-    read at the recalculation). `old` are the stored columns."""
+def keep_billed(new: Priced, old: Priced, locked: Bools) -> Priced:
+    """R7.3 as a mask: an entry on a billed record keeps its revenue (rate, source,
+    amount) and takes its new cost. `old` are the stored columns. (With the project's
+    `billed_locks_cost`, R10.9, such an entry is kept whole: `hourtable.reprice`.)"""
     keep = old.where(locked, new)
-    if locks_cost:
-        return keep
     return Priced(
         cost_rate=new.cost_rate,
         cost_places=new.cost_places,

@@ -145,7 +145,7 @@ def reprice(
     locked = (table.record >= 0) & is_billed[np.maximum(table.record, 0)]
     # R10.9: the setting is read now, at the recalculation.
     whole = locked if info.billed_locks_cost else np.zeros_like(locked)
-    merged = keep_billed(new, old, locked, locks_cost=False)
+    merged = keep_billed(new, old, locked)
     again = live & ~whole  # priced at this position
     changed = again & merged.differs(old)
     # kept by the recalculation before and not by this one, or the other way round

@@ -210,7 +210,8 @@ def _bent(draw: st.DrawFn, value: Any) -> Any:
 @given(data=st.data())
 def test_a_payload_the_ledger_would_not_write_decodes_as_before(name: str, data: Any) -> None:
     cls = EVENT_TYPES[name]
-    raw = orjson.dumps(data.draw(_bent(orjson.loads(encode_data(data.draw(events(cls)))))))
+    # json, not orjson: a bent payload may hold an integer beyond 64 bits
+    raw = json.dumps(data.draw(_bent(orjson.loads(encode_data(data.draw(events(cls))))))).encode()
     try:
         want = decode_data(name, cls.schema_version, raw)
     except ValidationError:

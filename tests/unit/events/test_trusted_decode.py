@@ -181,6 +181,8 @@ def _forms(text: str) -> list[Any]:
         value = Decimal(text)
     except ArithmeticError:
         return [text]
+    if not value.is_finite():  # a name such as "INF" is text to this payload, not an amount
+        return [text]
     padded = text + ("0" if "." in text else ".0")
     return [padded, "0" + text, float(value), int(value), f"{value:E}", f"{value:f}"]
 

@@ -9,7 +9,7 @@ import time
 from typing import Any
 
 import orjson
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from bench.limits import CONSUMER_OPTIONS
@@ -45,6 +45,9 @@ class FinanceWatch:
         self.messages = 0
         self.recalculated: dict[tuple[str, int], float] = {}
         self.changed: dict[int, float] = {}  # cause position -> first arrival
+        # cause position -> the message's own timestamp (when the worker produced it),
+        # in epoch seconds: splits freshness into its hops
+        self.produced: dict[int, float] = {}
         # Per project, (position, arrival) of each ProjectFinancesChanged, in arrival order.
         self.changes: dict[str, list[tuple[int, float]]] = {}
         self.watch_changes = False
@@ -84,6 +87,7 @@ class FinanceWatch:
             cause = data.get("cause") or {}
             if "position" in cause:
                 self.changed.setdefault(int(cause["position"]), now)
+                self.produced.setdefault(int(cause["position"]), msg.timestamp / 1000)
             self.changes.setdefault(str(data["project_id"]), []).append(
                 (int(data["position"]), now)
             )
@@ -136,3 +140,40 @@ class FinanceWatch:
             self._news.clear()
             await wait_event(self._news, min(left, 1.0))
         return max(self.recalculated[k] for k in keys)
+
+
+class LedgerWatch:
+    """The ledger topic from its end on: when the relay produced each position (the
+    message's timestamp, epoch seconds), for the freshness scenario's hops."""
+
+    def __init__(self, bootstrap: str, topic: str, partitions: int) -> None:
+        self.consumer = AIOKafkaConsumer(
+            bootstrap_servers=bootstrap, group_id=None, **CONSUMER_OPTIONS
+        )
+        self.topic = topic
+        self.partitions = partitions
+        self.produced: dict[int, float] = {}
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        await self.consumer.start()
+        tps = [TopicPartition(self.topic, p) for p in range(self.partitions)]
+        self.consumer.assign(tps)
+        await self.consumer.seek_to_end(*tps)
+        self._task = asyncio.create_task(self._run())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await self.consumer.stop()
+
+    async def _run(self) -> None:
+        while True:
+            batches = await self.consumer.getmany(timeout_ms=200, max_records=5000)
+            for records in batches.values():
+                for msg in records:
+                    position = orjson.loads(msg.value).get("position")
+                    if isinstance(position, int):
+                        self.produced.setdefault(position, msg.timestamp / 1000)

@@ -15,12 +15,14 @@ import orjson
 
 from bench import limits
 from bench.client import TallyClient
-from bench.finance import FinanceWatch
+from bench.finance import FinanceWatch, LedgerWatch
 from bench.org import Org
 from bench.report import mib, rate, verdict
 from bench.run import AS_OF, Run, failures, ms
 from bench.scenarios import change_rate, freshness, replay, replay_available, wait_for
 from bench.servers import RssSampler, TallyProcess
+from bench.stats import percentile
+from shared.infra.settings import Settings
 
 WORKER_ROWS = [
     "recalculate one project",
@@ -107,7 +109,13 @@ async def measure_freshness(
     size = run.size
     run.say("freshness")
     linger = min(10.0, 2.0 + 2 * size.freshness_seconds)
-    fr = await freshness(client, watch, fresh, size.freshness_rate, linger)
+    settings = Settings()
+    ledger = LedgerWatch(run.broker.bootstrap, settings.ledger_topic, settings.topic_partitions)
+    await ledger.start()
+    try:
+        fr = await freshness(client, watch, fresh, size.freshness_rate, linger, ledger)
+    finally:
+        await ledger.stop()
     row = run.rows["freshness"]
     if not fr.latencies:
         row.na("no ProjectFinancesChanged seen on the finance topic")
@@ -122,6 +130,17 @@ async def measure_freshness(
     )
     row.ratio = f"{p99 / lim['fresh']:.1f}× (p99)" if lim["fresh"] else "—"
     row.met = verdict(p99 <= 100, not fr.missing, not fr.unanswered)
+    if fr.hops["relay"]:
+        parts = ", ".join(
+            f"{name} p50 {percentile(v, 50) * 1000:.1f} ms, p99 {percentile(v, 99) * 1000:.1f} ms"
+            for name, v in fr.hops.items()
+        )
+        run.notes.append(
+            f"Freshness by hop ({len(fr.hops['relay']):,} events; from the Kafka timestamps of"
+            " the ledger message and of the finance message): the POST until the relay"
+            " produced the event (relay), until the worker produced its change (worker),"
+            f" until the bench read it (read): {parts}."
+        )
 
 
 async def recalc_one(

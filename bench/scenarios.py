@@ -13,7 +13,7 @@ from typing import Any
 import orjson
 
 from bench.client import Outcome, TallyClient
-from bench.finance import FinanceWatch
+from bench.finance import FinanceWatch, LedgerWatch
 from bench.org import Org, rates_set
 from bench.servers import TALLY, RssSampler
 from bench.workload import body, envelope
@@ -27,6 +27,9 @@ class Freshness:
     by_cause: int  # events matched by a message naming them as its cause
     unanswered: int  # POSTs still unanswered `linger` s after the last was sent
     outcome: Outcome
+    # seconds of each hop, for the events matched by cause whose ledger message was seen:
+    # POST -> relay produced it, -> worker produced its change, -> the change was read
+    hops: dict[str, list[float]]
 
 
 @dataclass(slots=True)
@@ -89,19 +92,22 @@ async def freshness(
     envelopes: list[dict[str, Any]],
     rate: int,
     linger: float,
+    ledger: LedgerWatch | None = None,
 ) -> Freshness:
     """Post single events at a steady `rate`; latency of each = its ProjectFinancesChanged
     (matched by cause position) arriving, minus the moment its POST was sent."""
     outcome = Outcome()
     sent: dict[int, float] = {}
+    wall: dict[int, float] = {}  # position -> epoch seconds at the POST
     projects: dict[int, str] = {}
     watch.watch_changes = True
 
     async def one(env: dict[str, Any]) -> None:
-        t0 = time.perf_counter()
+        t0, w0 = time.perf_counter(), time.time()
         positions = await client.post_open(orjson.dumps({"events": [env]}), outcome)
         if positions:
             sent[positions[0]] = t0
+            wall[positions[0]] = w0
             projects[positions[0]] = str(env["data"]["task_id"]).split("-")[0]
 
     tasks = []
@@ -120,13 +126,20 @@ async def freshness(
     watch.watch_changes = False
     latencies: list[float] = []
     by_cause = 0
+    hops: dict[str, list[float]] = {"relay": [], "worker": [], "read": []}
     for position, t0 in sent.items():
         seen = watch.reflected(projects[position], position)
         if seen is not None:
             latencies.append(seen[0] - t0)
             by_cause += seen[1]
+            relayed = ledger.produced.get(position) if ledger is not None else None
+            changed = watch.produced.get(position)
+            if seen[1] and relayed is not None and changed is not None:
+                hops["relay"].append(relayed - wall[position])
+                hops["worker"].append(changed - relayed)
+                hops["read"].append(seen[0] - t0 - (changed - wall[position]))
     unanswered = len(envelopes) - len(sent)
-    return Freshness(latencies, len(sent) - len(latencies), by_cause, unanswered, outcome)
+    return Freshness(latencies, len(sent) - len(latencies), by_cause, unanswered, outcome, hops)
 
 
 def replay_available() -> str:

@@ -1,18 +1,23 @@
 """Hour entries as columns, in and out of PostgreSQL (issue 9).
 
-In: one binary `COPY` of integers, read by one `np.frombuffer`: per entry, its numbers
-scaled to integers in SQL (hours and amounts x100, rates x10,000 with their written
-scale, sources as codes) and, for each id (project, task, owner, role, billing record),
-a 64-bit hash of it. One small statement lists the distinct ids with their hashes
-(`GROUPING SETS`: one scan), so each table's dictionaries are built from the few
-distinct hashes of its rows, never per entry in Python. Two ids of one column with
-one hash refuse the load (priced as objects instead).
+In: one binary `COPY` of int8 columns, read by one `np.frombuffer`. Each hour row
+carries its columnar form as generated columns (migration 0009), so the load sends
+stored integers and computes nothing per row: a 64-bit hash of each id
+(`hashtextextended`), amounts in cents, rates in 1/10,000ths, and one `packed`
+integer (date, hours, rate scales and sources, two flags; layout in 0009). A binary
+COPY costs about the same per value whatever the value, hence the packing.
 
-Exactness: hours have had at most two places in (0, 24] and rates at most four places
-and no sign since the first release (`shared.events.types`), and amounts are written by
-pricing in cents, so the integer casts are exact. A rate above `columns.MAX_RATE`
-(stored before today's upper limit) refuses its project; a value too large for a
-bigint refuses the whole load (a savepoint keeps the transaction).
+Ids come back from their hashes through `IdKeys`, which the worker keeps across
+transactions: what it does not know yet it learns from the projects' tasks and
+billing records (few rows), then, for what is still unknown (a user or role seen for
+the first time), from the projects' hour rows. Two ids with one hash refuse a load
+(priced as objects instead). A hash is 64 bits: a load can only be wrong if an id
+first seen in it shares its hash with one already learnt, about n^2 / 2^65 for n
+distinct ids (below 1e-7 for a million).
+
+Exactness: the generated columns are exact or mark the row (NULL amounts, rate -1,
+NULL `packed`); such a row, a rate above `columns.MAX_RATE` (stored before today's
+upper limit) or an unknown rate source refuses its project.
 
 Out: the rows a recalculation marked `written`, as one binary `COPY` into a temporary
 table and one `UPDATE ... FROM` keyed by the row's `seq` (migration 0008), restricted
@@ -22,21 +27,36 @@ to the projects written so that PostgreSQL reads their rows by the project index
 from __future__ import annotations
 
 import io
-from collections.abc import Collection, Mapping, Sequence
-from decimal import Decimal
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from typing import Any
 
-import asyncpg
 import numpy as np
 
-from services.recalc.adapters.rows import PRICED_AT
 from services.recalc.domain import columns
-from services.recalc.domain.columns import NotColumnar, Priced, rate_of
+from services.recalc.domain.columns import Priced
 from services.recalc.domain.hourtable import HourTable
 
-_IDS = ("project_id", "task_id", "owner_id", "role_id", "billing_record_id")
+#: hash column -> id column of each id an hour row names
+_KEYS = {
+    "project_key": "project_id",
+    "task_key": "task_id",
+    "owner_key": "owner_id",
+    "role_key": "role_id",
+    "record_key": "billing_record_id",
+}
+#: what a NULL generated value is sent as (an amount can't be this: see 0009)
+_NULL = int(np.iinfo(np.int64).min)
 #: the fields of a loaded row, in the COPY's order (every one int8, never NULL)
-_IN = (*_IDS, "price", "seq", "day", "hours", "cost", "revenue", "priced_at", "kept")
+_IN = (
+    *_KEYS,
+    "seq",
+    "packed",
+    "cost_x",
+    "revenue_x",
+    "cost_rate_x",
+    "billing_rate_x",
+    "priced_at",
+)
 #: the fields of a written row
 _OUT = (
     "seq",
@@ -54,6 +74,17 @@ _OUT = (
 _SOURCES = "ARRAY[" + ", ".join(f"'{s}'" for s in columns.SOURCES[1:]) + "]"
 _HEADER = b"PGCOPY\n\xff\r\n\x00" + bytes(8)  # signature, flags 0, no extension
 _TRAILER = b"\xff\xff"
+#: `packed` (migration 0009): (field, lowest bit, width)
+_PACKED = (
+    ("day", 0, 22),
+    ("hours", 22, 12),
+    ("cost_places", 34, 5),
+    ("cost_source", 39, 3),
+    ("billing_places", 42, 5),
+    ("billing_source", 47, 3),
+    ("counts_as_revenue", 50, 1),
+    ("kept", 51, 1),
+)
 
 
 def _row_dtype(names: Sequence[str]) -> np.dtype[Any]:
@@ -65,97 +96,77 @@ def _row_dtype(names: Sequence[str]) -> np.dtype[Any]:
 
 _IN_ROW = _row_dtype(_IN)
 _OUT_ROW = _row_dtype(_OUT)
-
-
-def _hash(column: str) -> str:
-    """An id's hash; 0 for NULL (a real id hashing to 0 refuses the load)."""
-    return f"coalesce(hashtextextended({column}, 0), 0)"
-
-
-def _scaled(column: str, scale: int) -> str:
-    return f"coalesce(({column} * {scale})::int8, 0)"
-
-
-#: an entry's prices but amounts: few distinct ones (numeric equality ignores the
-#: scale, 95 = 95.00, hence the scales)
-_PRICE_COLUMNS = (
-    "h.cost_rate, scale(h.cost_rate), h.cost_rate_source,"
-    " h.billing_rate, scale(h.billing_rate), h.billing_rate_source, h.counts_as_revenue"
+_SELECT = ", ".join(
+    [f"coalesce(h.{key}, 0)" for key in _KEYS]
+    + ["h.seq"]
+    + [f"coalesce(h.{name}, {_NULL})" for name in ("packed", "cost_x", "revenue_x")]
+    + ["h.cost_rate_x", "h.billing_rate_x", "h.priced_at"]
 )
-_PRICE = f"hash_record_extended(ROW({_PRICE_COLUMNS}), 0)"
-_FIELDS = ", ".join(
-    (
-        *(_hash(f"h.{name}") for name in _IDS),
-        _PRICE,
-        "h.seq",
-        "(h.entry_date - DATE '0001-01-01' + 1)::int8",  # `date.toordinal`
-        _scaled("h.hours", columns.HOURS_SCALE),
-        _scaled("h.cost", 100),
-        _scaled("h.revenue", 100),
-        PRICED_AT,  # as readers see it: a recalculation's position may be on the project
-        "h.kept::int::int8",
-    )
-)
-#: every distinct id of each id column and every distinct price, in one scan; a row
-#: of the prices' set has GROUPING(h.counts_as_revenue) = 0
-_DICTIONARY = (
-    "SELECT GROUPING(h.counts_as_revenue) = 0 AS is_price,"
-    " h.project_id, h.task_id, h.owner_id, h.role_id, h.billing_record_id,"
-    + ", ".join(f" {_hash(f'h.{name}')} AS {name}_hash" for name in _IDS)
-    + f", {_PRICE} AS price_hash,"
-    " h.cost_rate, h.cost_rate_source, h.billing_rate, h.billing_rate_source,"
-    " h.counts_as_revenue"
-    " FROM {hours} h WHERE h.project_id = ANY($1::text[])"
-    " GROUP BY GROUPING SETS ((h.project_id), (h.task_id), (h.owner_id), (h.role_id),"
-    f" (h.billing_record_id), ({_PRICE_COLUMNS}))"
-)
-_SOURCE = {s: i for i, s in enumerate(columns.SOURCES)}
-#: a price's columns in a table: cost rate, places, source, billing rate, places,
-#: source, counts as revenue
-Price = tuple[int, int, int, int, int, int, int]
 
 
-class _Refused(Exception):
-    pass
+class IdKeys:
+    """Ids by the hash their hour rows store (`*_key`), learnt from the database and
+    kept across transactions (at most `limit`; then forgotten and learnt again)."""
+
+    def __init__(self, limit: int = 1_000_000) -> None:
+        self.limit = limit
+        self.names: dict[int, str] = {}
+        self.keys: dict[str, int] = {}
+        self.shared: set[int] = set()  # hashes of two ids: a load naming one is refused
+
+    def learn(self, pairs: Iterable[tuple[int, str]]) -> None:
+        if len(self.names) > self.limit:
+            self.names.clear()
+            self.keys.clear()
+        for key, name in pairs:
+            self.keys[name] = key
+            if self.names.setdefault(key, name) != name or key == 0:
+                self.shared.add(key)
+
+    def unknown(self, keys: Iterable[int]) -> list[int]:
+        return [k for k in keys if k and k not in self.names]
 
 
 async def load_tables(
     conn: Any,
-    hours: str,
-    projects: str,
+    table: Callable[[str], str],
     project_ids: Sequence[str],
     held: Mapping[str, Collection[str]],
+    ids: IdKeys,
 ) -> tuple[dict[str, HourTable], list[str]]:
-    """The stored entries of `project_ids` (table `hours`) as one table each, and the
-    projects refused (priced as objects instead: see the module's doc). `held`: by
-    project, the entries the batch holds as objects (their `seq` is kept)."""
+    """The stored entries of `project_ids` as one table each, and the projects refused
+    (priced as objects instead: see the module's doc). `table` names a projection
+    table; `held`: by project, the entries the batch holds as objects (their `seq` is
+    kept)."""
     wanted = list(project_ids)
-    try:
-        async with conn.transaction():  # a savepoint
-            raw = await _copy_rows(conn, hours, projects, wanted)
-        names, prices = await _dictionary(conn, hours, wanted)
-    except (asyncpg.NumericValueOutOfRangeError, _Refused):
-        return {}, sorted(wanted)
+    hours = table("hours")
+    raw = await _copy_rows(conn, hours, wanted)
     col = {name: raw[name].astype(np.int64) for name in _IN}
-    # a rate the columns can't price without overflow (`columns.rate_of`) refuses its
-    # projects
-    bad = np.array([h for h, p in prices.items() if p is None], dtype=np.int64)
-    too_large = np.isin(col["price"], bad)
-    refused = {names["project_id"][h] for h in np.unique(col["project_id"][too_large]).tolist()}
+    distinct = {key: np.unique(col[key]) for key in _KEYS}
+    await _learn(conn, table, wanted, distinct, ids)
+    by_hash: dict[int, str] = {}
+    refused: set[str] = set()
+    for project_id in wanted:
+        key = ids.keys.get(project_id)
+        if key is None or key in ids.shared:
+            refused.add(project_id)  # (its rows are refused below too)
+        else:
+            by_hash[key] = project_id
+    refused |= _refused_projects(col, distinct, ids, by_hash)
     wanted = [p for p in wanted if p not in refused]
     seqs = await _held_seqs(conn, hours, wanted, held)
-    return _split(wanted, names, prices, col, seqs), sorted(refused)
+    floors = await _priced_floors(conn, table("projects"), wanted)
+    return _split(wanted, by_hash, ids, col, seqs, floors), sorted(refused)
 
 
-async def _copy_rows(conn: Any, hours: str, projects: str, wanted: list[str]) -> Any:
+async def _copy_rows(conn: Any, hours: str, wanted: list[str]) -> Any:
     chunks: list[bytes] = []
 
     async def take(chunk: bytes) -> None:
         chunks.append(bytes(chunk))  # a view of the driver's buffer, reused
 
     await conn.copy_from_query(
-        f"SELECT {_FIELDS} FROM {hours} h LEFT JOIN {projects} p ON p.project_id = h.project_id"
-        " WHERE h.project_id = ANY($1::text[])",
+        f"SELECT {_SELECT} FROM {hours} h WHERE h.project_id = ANY($1::text[])",
         wanted,
         output=take,
         format="binary",
@@ -168,41 +179,77 @@ async def _copy_rows(conn: Any, hours: str, projects: str, wanted: list[str]) ->
     return np.frombuffer(data, dtype=_IN_ROW, count=body // _IN_ROW.itemsize, offset=19)
 
 
-async def _dictionary(
-    conn: Any, hours: str, wanted: list[str]
-) -> tuple[dict[str, dict[int, str]], dict[int, Price | None]]:
-    """By id column, every distinct id of the projects' entries by its hash; and every
-    distinct price by its hash (None: beyond what the columns can price)."""
-    names: dict[str, dict[int, str]] = {name: {} for name in _IDS}
-    prices: dict[int, Price | None] = {}
-    for row in await conn.fetch(_DICTIONARY.format(hours=hours), wanted):
-        if row["is_price"]:
-            try:
-                price = (
-                    *_rate(row["cost_rate"], row["cost_rate_source"]),
-                    *_rate(row["billing_rate"], row["billing_rate_source"]),
-                    int(row["counts_as_revenue"]),
-                )
-            except NotColumnar:
-                price = None
-            if prices.setdefault(row["price_hash"], price) != price:
-                raise _Refused("two prices share a hash")
-            continue
-        for name in _IDS:
-            value = row[name]
-            if value is not None:
-                known = names[name].setdefault(row[f"{name}_hash"], value)
-                if known != value or row[f"{name}_hash"] == 0:
-                    raise _Refused(f"two {name}s share a hash")
-    return names, prices
+async def _learn(
+    conn: Any,
+    table: Callable[[str], str],
+    wanted: list[str],
+    distinct: Mapping[str, Any],
+    ids: IdKeys,
+) -> None:
+    """Learn the projects' own ids, and the ids behind every hash of `distinct` that
+    `ids` does not know yet."""
+    missing = {key: ids.unknown(values.tolist()) for key, values in distinct.items()}
+    own = [p for p in wanted if p not in ids.keys]
+    if own or missing["task_key"] or missing["record_key"]:
+        # The projects' own ids, their tasks and their billing records: few rows.
+        rows = await conn.fetch(
+            "SELECT hashtextextended(k, 0) AS key, k FROM ("
+            "SELECT k FROM unnest($1::text[]) AS k"
+            f" UNION SELECT task_id FROM {table('tasks')} WHERE project_id = ANY($1)"
+            " UNION SELECT billing_record_id"
+            f" FROM {table('billing_records')} WHERE project_id = ANY($1)"
+            ") AS known(k) WHERE k IS NOT NULL",
+            wanted,
+        )
+        ids.learn((int(r["key"]), str(r["k"])) for r in rows)
+        missing = {key: ids.unknown(values.tolist()) for key, values in distinct.items()}
+    if not any(missing.values()):
+        return
+    # Still unknown (a user or role met for the first time): from the hour rows.
+    asked = [(key, column) for key, column in _KEYS.items() if missing[key]]
+    rows = await conn.fetch(
+        " UNION ALL ".join(
+            f"SELECT DISTINCT {key} AS key, {column} AS name FROM {table('hours')}"
+            f" WHERE project_id = ANY($1::text[]) AND {key} = ANY(${i}::int8[])"
+            for i, (key, column) in enumerate(asked, start=2)
+        ),
+        wanted,
+        *[missing[key] for key, _ in asked],
+    )
+    ids.learn((int(r["key"]), str(r["name"])) for r in rows)
 
 
-def _rate(value: Decimal | None, source: str | None) -> tuple[int, int, int]:
-    """(scaled, places, source code) of a stored rate; (0, 0, 0) for none."""
-    if value is None or source is None:
-        return 0, 0, 0
-    scaled, places = rate_of(value)
-    return scaled, places, _SOURCE[source]
+def _refused_projects(
+    col: Mapping[str, Any], distinct: Mapping[str, Any], ids: IdKeys, by_hash: Mapping[int, str]
+) -> set[str]:
+    """Projects with a row the columns can't hold exactly, or naming an unknown or
+    shared hash (see the module's doc)."""
+    bad = (
+        (col["packed"] == _NULL)
+        | (col["cost_x"] == _NULL)
+        | (col["revenue_x"] == _NULL)
+        | (col["cost_rate_x"] < 0)
+        | (col["billing_rate_x"] < 0)
+        | (col["cost_rate_x"] > columns.MAX_RATE)
+        | (col["billing_rate_x"] > columns.MAX_RATE)
+    )
+    packed = col["packed"]
+    for field in ("cost_source", "billing_source"):
+        bad |= _bits(packed, field) >= len(columns.SOURCES)
+    for key in _KEYS:
+        doubtful = [
+            k for k in distinct[key].tolist() if k and (k in ids.shared or k not in ids.names)
+        ]
+        if doubtful:
+            bad |= np.isin(col[key], np.array(doubtful, dtype=np.int64))
+    return {by_hash.get(h, "") for h in np.unique(col["project_key"][bad]).tolist()} - {""}
+
+
+def _bits(packed: Any, field: str) -> Any:
+    for name, low, width in _PACKED:
+        if name == field:
+            return (packed >> low) & ((1 << width) - 1)
+    raise KeyError(field)
 
 
 async def _held_seqs(
@@ -222,89 +269,105 @@ async def _held_seqs(
     return out
 
 
+async def _priced_floors(conn: Any, projects: str, wanted: list[str]) -> dict[str, int]:
+    """By project, the position of its last recalculation, where one is on the project
+    row (`rows.PRICED_AT`: an entry not kept reads the later of its own and that)."""
+    if not wanted:
+        return {}
+    rows = await conn.fetch(
+        f"SELECT project_id, hours_priced_at FROM {projects}"
+        " WHERE project_id = ANY($1::text[]) AND hours_priced_at IS NOT NULL",
+        wanted,
+    )
+    return {str(r["project_id"]): int(r["hours_priced_at"]) for r in rows}
+
+
 def _split(
     wanted: list[str],
-    names: dict[str, dict[int, str]],
-    prices: dict[int, Price | None],
+    by_hash: Mapping[int, str],
+    ids: IdKeys,
     col: dict[str, Any],
     seqs: dict[str, dict[str, int]],
+    floors: Mapping[str, int],
 ) -> dict[str, HourTable]:
     """One table per project of `wanted` (rows of other projects are dropped)."""
-    mine = {h: p for h, p in names["project_id"].items() if p in set(wanted)}
+    mine = {h: p for h, p in by_hash.items() if p in set(wanted)}
     keys = np.array(sorted(mine), dtype=np.int64)
     code = np.full(len(col["seq"]), len(keys), dtype=np.int64)
     if len(keys):
-        at = np.minimum(np.searchsorted(keys, col["project_id"]), len(keys) - 1)
-        code = np.where(keys[at] == col["project_id"], at, len(keys))
-    order = np.argsort(code, kind="stable")
-    bounds = np.searchsorted(code[order], np.arange(len(keys) + 1))
-    # each row's price columns, from its price's index among the distinct ones
-    known = {h: p for h, p in prices.items() if p is not None}
-    price_keys = np.array(sorted(known), dtype=np.int64)
-    price_rows = np.array([known[h] for h in price_keys.tolist()] or [(0,) * 7], dtype=np.int64)
-    at_price = np.searchsorted(price_keys, col["price"]) if len(price_keys) else col["price"] * 0
-    priced = price_rows[np.minimum(at_price, len(price_rows) - 1)]
+        at = np.minimum(np.searchsorted(keys, col["project_key"]), len(keys) - 1)
+        code = np.where(keys[at] == col["project_key"], at, len(keys))
+    if len(keys) > 8:
+        order = np.argsort(code, kind="stable")
+        bounds = np.searchsorted(code[order], np.arange(len(keys) + 1))
     out: dict[str, HourTable] = {}
     for i, project_hash in enumerate(keys.tolist()):
         project_id = mine[project_hash]
-        rows = order[bounds[i] : bounds[i + 1]]
-        out[project_id] = _table(names, col, priced, rows, seqs.get(project_id, {}))
+        # (a few projects: one pass each beats a sort of every row)
+        rows = order[bounds[i] : bounds[i + 1]] if len(keys) > 8 else np.flatnonzero(code == i)
+        out[project_id] = _table(ids, col, rows, seqs.get(project_id, {}), floors.get(project_id))
     none = np.zeros(0, dtype=np.int64)
     for project_id in wanted:  # (a project with no stored entry yet)
         if project_id not in out:
-            out[project_id] = _table(names, col, priced, none, {})
+            out[project_id] = _table(ids, col, none, {}, None)
     return out
 
 
-def _codes(hashes: Any, names: dict[int, str]) -> tuple[tuple[str, ...], Any]:
+def _codes(hashes: Any, ids: IdKeys) -> tuple[tuple[str, ...], Any]:
     """The distinct ids among `hashes` and each row's index among them (-1: NULL)."""
     distinct, inverse = np.unique(hashes, return_inverse=True)
-    found = [names.get(h) for h in distinct.tolist()]
+    found = [ids.names.get(h) if h else None for h in distinct.tolist()]
     remap = np.full(len(found) + 1, -1, dtype=np.int64)
     present = [i for i, name in enumerate(found) if name is not None]
     remap[present] = np.arange(len(present))
-    ids = tuple(name for name in found if name is not None)
-    return ids, remap[inverse.reshape(-1)]
+    names = tuple(name for name in found if name is not None)
+    return names, remap[inverse.reshape(-1)]
 
 
 def _table(
-    names: dict[str, dict[int, str]],
-    col: dict[str, Any],
-    priced: Any,
-    rows: Any,
-    seq_of: dict[str, int],
+    ids: IdKeys, col: dict[str, Any], rows: Any, seq_of: dict[str, int], floor: int | None
 ) -> HourTable:
-    price = priced[rows]
-    tasks, task = _codes(col["task_id"][rows], names["task_id"])
-    users, owner = _codes(col["owner_id"][rows], names["owner_id"])
-    roles, role = _codes(col["role_id"][rows], names["role_id"])
-    records, record = _codes(col["billing_record_id"][rows], names["billing_record_id"])
+    tasks, task = _codes(col["task_key"][rows], ids)
+    users, owner = _codes(col["owner_key"][rows], ids)
+    roles, role = _codes(col["role_key"][rows], ids)
+    records, record = _codes(col["record_key"][rows], ids)
     # hours on the project itself: task None, one more dictionary entry
     task_ids: tuple[str | None, ...] = tasks
     if (task < 0).any():
         task_ids = (*tasks, None)
         task = np.where(task < 0, len(tasks), task)
+    packed = col["packed"][rows]
+    part = {name: _bits(packed, name) for name, _, _ in _PACKED}
+    kept = part["kept"] == 1
+    priced_at = col["priced_at"][rows]
+    if floor is not None:
+        priced_at = np.where(kept, priced_at, np.maximum(priced_at, floor))
+    cost_source = part["cost_source"].astype(np.int8)
+    billing_source = part["billing_source"].astype(np.int8)
+    # no source, no rate (R10.7): as the dictionary gave (0, 0, 0)
+    cost_rate = np.where(cost_source == 0, 0, col["cost_rate_x"][rows])
+    billing_rate = np.where(billing_source == 0, 0, col["billing_rate_x"][rows])
     return HourTable(
         seq=col["seq"][rows],
         task=task,
         owner=owner,
         role=role,
         record=record,
-        day=col["day"][rows],
-        hours=col["hours"][rows],
-        counts_as_revenue=price[:, 6] == 1,
+        day=part["day"],
+        hours=part["hours"],
+        counts_as_revenue=part["counts_as_revenue"] == 1,
         prices=Priced(
-            cost_rate=price[:, 0].copy(),
-            cost_places=price[:, 1].copy(),
-            cost_source=price[:, 2].astype(np.int8),
-            cost=col["cost"][rows],
-            billing_rate=price[:, 3].copy(),
-            billing_places=price[:, 4].copy(),
-            billing_source=price[:, 5].astype(np.int8),
-            revenue=col["revenue"][rows],
+            cost_rate=cost_rate,
+            cost_places=np.where(cost_source == 0, 0, part["cost_places"]),
+            cost_source=cost_source,
+            cost=col["cost_x"][rows],
+            billing_rate=billing_rate,
+            billing_places=np.where(billing_source == 0, 0, part["billing_places"]),
+            billing_source=billing_source,
+            revenue=col["revenue_x"][rows],
         ),
-        kept=col["kept"][rows] == 1,
-        priced_at=col["priced_at"][rows],
+        kept=kept,
+        priced_at=priced_at,
         task_ids=task_ids,
         users=users,
         roles=roles,

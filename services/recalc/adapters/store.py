@@ -13,7 +13,7 @@ from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from services.recalc.adapters.hourcols import load_tables, write_tables
+from services.recalc.adapters.hourcols import IdKeys, load_tables, write_tables
 from services.recalc.adapters.hourload import HOUR_SELECT, ValueMemo
 from services.recalc.adapters.pricewrite import restamp, update_prices
 from services.recalc.adapters.rows import (
@@ -131,6 +131,8 @@ class ProjectionStore:
             raise ValueError(f"bad schema name {schema!r}")
         self.schema = schema
         self.memo = ValueMemo()
+        #: ids by the hashes hour rows store, learnt by `load_tables`
+        self.ids = IdKeys()
 
     def table(self, name: str) -> str:
         return f"{self.schema}.{name}"
@@ -257,9 +259,7 @@ class ProjectionStore:
         self, conn: Any, project_ids: Sequence[str], held: dict[str, Collection[str]]
     ) -> tuple[dict[str, HourTable], list[str]]:
         """Every stored entry of `project_ids` as columns (`hourcols.load_tables`)."""
-        return await load_tables(
-            conn, self.table("hours"), self.table("projects"), project_ids, held
-        )
+        return await load_tables(conn, self.table, project_ids, held, self.ids)
 
     async def _load_hours(self, conn: Any, ids: list[str]) -> list[HourEntry]:
         """In chunks through a cursor (inside a transaction): the fetched rows of a

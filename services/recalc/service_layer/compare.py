@@ -39,8 +39,10 @@ class Difference:
 
 async def _columns(conn: Any, schema: str, table: str) -> list[str]:
     rows = await conn.fetch(
+        # (generated columns are functions of the others: migration 0009)
         "SELECT column_name FROM information_schema.columns"
-        " WHERE table_schema = $1 AND table_name = $2 ORDER BY ordinal_position",
+        " WHERE table_schema = $1 AND table_name = $2 AND is_generated = 'NEVER'"
+        " ORDER BY ordinal_position",
         schema,
         table,
     )

@@ -6,7 +6,9 @@ result is the scalar path's, to the cent."""
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
+import asyncpg
 import pytest
 from recalc_dump import dump
 from recalc_logkit import LogWriter
@@ -16,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from services.recalc.adapters.store import ProjectionStore
 from services.recalc.service_layer.advance import Advancer
 from shared.events import FinancesRecalculationRequested, ProjectCreated, TaskCreated, UserDefined
+from shared.infra.db import plain_dsn
 
 pytestmark = pytest.mark.integration
 
@@ -63,3 +66,91 @@ async def test_a_rate_too_large_for_the_columns_is_priced_as_objects(
         Decimal("0.01")
     )
     assert projects[i.project]["actual_revenue"] == expected
+
+
+class Loads(ProjectionStore):
+    """Records what each load as columns gave and refused."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.loaded: list[str] = []
+        self.refused: list[str] = []
+
+    async def load_tables(self, conn: Any, project_ids: Any, held: Any) -> Any:
+        tables, refused = await super().load_tables(conn, project_ids, held)
+        self.loaded += list(tables)
+        self.refused += refused
+        return tables, refused
+
+
+async def _priced_project(
+    recalc_engine: AsyncEngine, log_writer: LogWriter
+) -> tuple[Any, Advancer, Loads]:
+    """A project with two entries, advanced, then re-priced once as columns."""
+    i = ids()
+    setup = await log_writer.append(
+        [
+            UserDefined(user_id=i.user, name="U"),
+            billing(i.user, "30"),
+            ProjectCreated(project_id=i.project, name="P"),
+            TaskCreated(task_id=i.task, project_id=i.project, name="T"),
+            hours("h-1", i, "2"),
+            hours("h-2", i, "1.5"),
+        ]
+    )
+    store = Loads()
+    advancer = Advancer(store)
+    await advancer.advance(recalc_engine, [i.project], setup[-1].position)
+    await _recalculate_at(recalc_engine, log_writer, advancer, i, "35")
+    assert (store.loaded, store.refused) == ([i.project], [])
+    return i, advancer, store
+
+
+async def _recalculate_at(
+    recalc_engine: AsyncEngine, log_writer: LogWriter, advancer: Advancer, i: Any, rate: str
+) -> None:
+    tail = await log_writer.append(
+        [
+            billing(i.user, rate),
+            (FinancesRecalculationRequested(project_ids=(i.project,)), i.project),
+        ]
+    )
+    await advancer.advance(recalc_engine, [i.project], tail[-1].position)
+
+
+async def test_a_stored_amount_the_columns_cannot_hold_exactly_is_priced_as_objects(
+    recalc_engine: AsyncEngine, log_writer: LogWriter
+) -> None:
+    """A row whose stored form is not exact in the columns (here a cost with a third
+    place, as no release writes) refuses its project's load (migration 0009: its
+    `cost_x` is NULL); the recalculation is the scalar path's."""
+    i, advancer, store = await _priced_project(recalc_engine, log_writer)
+    conn = await asyncpg.connect(plain_dsn(log_writer.url))
+    try:
+        await conn.execute("UPDATE projection.hours SET cost = 60.001 WHERE hour_id = 'h-1'")
+        sql = "SELECT cost_x FROM projection.hours WHERE hour_id = 'h-1'"
+        assert await conn.fetchval(sql) is None
+    finally:
+        await conn.close()
+    await _recalculate_at(recalc_engine, log_writer, advancer, i, "40")
+    assert store.refused == [i.project]
+    rows = {h["hour_id"]: h for h in (await dump(log_writer.url))["hours"]}
+    assert rows["h-1"]["revenue"] == Decimal("80.00")
+    assert rows["h-2"]["revenue"] == Decimal("60.00")
+
+
+async def test_two_ids_with_one_hash_refuse_the_load(
+    recalc_engine: AsyncEngine, log_writer: LogWriter
+) -> None:
+    """Ids travel as 64-bit hashes (`hourcols.IdKeys`): when the worker has learnt two
+    ids for the hash an entry names (planted here), the load is refused rather than
+    guessed, and the project is priced as objects, to the cent."""
+    i, advancer, store = await _priced_project(recalc_engine, log_writer)
+    key = store.ids.keys[i.user]  # learnt by the first load
+    store.ids.learn([(key, "someone-else")])
+    assert key in store.ids.shared
+    await _recalculate_at(recalc_engine, log_writer, advancer, i, "50")
+    assert store.refused == [i.project]
+    rows = {h["hour_id"]: h for h in (await dump(log_writer.url))["hours"]}
+    assert rows["h-1"]["revenue"] == Decimal("100.00")
+    assert rows["h-1"]["owner_id"] == i.user

@@ -182,6 +182,8 @@ async def tally_scenarios(
         "TALLY_DATA_DIR": str(run.log_dir / "data"),
         # BENCH_LOG_LEVEL=INFO shows the worker's slow transactions, by phase.
         "TALLY_LOG_LEVEL": os.environ.get("BENCH_LOG_LEVEL", "WARNING"),
+        # BENCH_SLOW_SECONDS=0 (with BENCH_LOG_LEVEL=INFO) logs every transaction's phases
+        "TALLY_SLOW_TRANSACTION_SECONDS": os.environ.get("BENCH_SLOW_SECONDS", "0.5"),
     }
     run.env = env
     await ensure_topics(

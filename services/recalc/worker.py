@@ -51,7 +51,9 @@ class Worker:
     ) -> None:
         self.settings = settings
         self.engine = engine
-        self.advancer = advancer or Advancer(store or ProjectionStore())
+        self.advancer = advancer or Advancer(
+            store or ProjectionStore(), slow_seconds=settings.slow_transaction_seconds
+        )
         self.parking = parking or unpriceable.ParkedList(engine, self.advancer.store.schema)
         self.scheduler = Scheduler()
         self._paused = False

@@ -60,6 +60,11 @@ class Settings(BaseSettings):
         default=2.0, gt=0, description="seconds to wait for a pooled connection"
     )
     log_level: str = "INFO"
+    slow_transaction_seconds: float = Field(
+        default=0.5,
+        ge=0,
+        description="a worker transaction slower than this logs its phases (INFO)",
+    )
 
     @field_validator("token_secret")
     @classmethod

@@ -29,6 +29,7 @@ from services.recalc.domain.needs import hours_needed
 from services.recalc.domain.reference import ReferenceData
 from services.recalc.domain.views import RecordView, TaskView
 from services.recalc.service_layer.cache import ProjectCache
+from services.recalc.service_layer.clock import SLOW_SECONDS
 from services.recalc.service_layer.clock import PhaseClock as _Clock
 from shared.events import EventData, RecordedEvent, TaskMoved, project_of_stream
 from shared.infra import eventlog
@@ -68,8 +69,10 @@ class Advancer:
         *,
         publish: bool = True,
         cache_weight: int = DEFAULT_CACHE_WEIGHT,
+        slow_seconds: float = SLOW_SECONDS,
     ) -> None:
         self.store = store
+        self.slow_seconds = slow_seconds
         self.publish = publish
         self.reference = ReferenceData()
         self.book = FinanceBook(self.reference)
@@ -115,7 +118,7 @@ class Advancer:
         self, engine: AsyncEngine, projects: list[str], upto: int
     ) -> set[str]:
         touched: set[str] = set()
-        clock = _Clock()
+        clock = _Clock(self.slow_seconds)
         async with engine.connect() as sa_conn:
             conn = await raw(sa_conn)
             try:

@@ -8,15 +8,16 @@ import time
 
 log = logging.getLogger("services.recalc.service_layer.advance")
 
-#: a transaction slower than this logs its phases
+#: a transaction slower than this logs its phases (`Settings.slow_transaction_seconds`)
 SLOW_SECONDS = 0.5
 LEVEL = logging.INFO
 
 
 class PhaseClock:
-    __slots__ = ("_last", "_notes", "_phases", "_start")
+    __slots__ = ("_last", "_notes", "_phases", "_slow", "_start")
 
-    def __init__(self) -> None:
+    def __init__(self, slow: float = SLOW_SECONDS) -> None:
+        self._slow = slow
         self._start = self._last = time.perf_counter()
         self._phases: dict[str, float] = {}
         self._notes: list[str] = []
@@ -32,7 +33,7 @@ class PhaseClock:
 
     def report(self, what: str) -> None:
         total = self._last - self._start
-        if total < SLOW_SECONDS:
+        if total < self._slow:
             return
         phases = " ".join([*(f"{k} {v * 1000:.0f}" for k, v in self._phases.items()), *self._notes])
         log.log(LEVEL, "%s: %.0f ms (%s)", what, total * 1000, phases)

@@ -1,5 +1,10 @@
 """`python -m bench [--quick | --smoke] [--output PATH]`: Tally's speed beside the
-machine's own limits (issue 5). Prints one table and writes it to BENCHMARKS.md."""
+machine's own limits (issue 5). Prints one table and writes it to BENCHMARKS.md.
+
+For profiling: BENCH_LOG_LEVEL=INFO sets Tally's log level (the process logs are kept in
+the directory the run names), BENCH_SLOW_SECONDS=0 makes the worker log every
+transaction's phases, and BENCH_KEEP_DATABASE=1 keeps the run's database (its URL is
+printed; drop it yourself)."""
 
 from __future__ import annotations
 

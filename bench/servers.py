@@ -80,7 +80,11 @@ class Database:
             await conn.close()
 
     async def stop(self) -> None:
-        if self.url:
+        if self.url and os.environ.get("BENCH_KEEP_DATABASE"):
+            # kept for profiling by hand; whoever asked for it drops it (an embedded
+            # server is temporary: it goes with its data)
+            print(f"[bench] database kept: {self.url}", flush=True)
+        elif self.url:
             with contextlib.suppress(OSError, asyncpg.PostgresError):
                 await self._admin(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
         if self.embedded is not None:

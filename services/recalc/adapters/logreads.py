@@ -32,13 +32,16 @@ _SQL = (
     " ON e.data->>'to_project_id' = m.project"
     " WHERE e.type = 'TaskMoved' AND e.position > $1 AND e.position <= $2"
     " AND e.position > m.after AND NOT e.stream = ANY($3::text[])"
-    " ORDER BY 1"
+    " ORDER BY 1 LIMIT $6"
 )
 
 
-async def events_to_apply(conn: Any, applied: Mapping[str, int], upto: int) -> list[RecordedEvent]:
+async def events_to_apply(
+    conn: Any, applied: Mapping[str, int], upto: int, limit: int | None = None
+) -> list[RecordedEvent]:
     """Every event in (applied[p], upto] that touches project p, for each p of
-    `applied`, in position order: p's stream, and task moves into p."""
+    `applied`, in position order: p's stream, and task moves into p. At most `limit`
+    (the first ones: every event up to the last one returned is there)."""
     if not applied:
         return []
     projects = sorted(applied)
@@ -50,5 +53,6 @@ async def events_to_apply(conn: Any, applied: Mapping[str, int], upto: int) -> l
         [f"project-{p}" for p in projects],
         afters,
         projects,
+        limit,
     )
     return [decode_row(r) for r in rows]

@@ -50,6 +50,9 @@ _REF_CHUNK = 5000
 DEFAULT_CACHE_WEIGHT = 200_000
 #: projects loaded from the projection by one transaction (see `advance`)
 MAX_COLD = 32
+#: events applied by one transaction: a project far behind (a catch-up) is advanced in
+#: steps; one transaction of 90k events held about 300 MiB more at its peak
+MAX_EVENTS = 20_000
 
 
 #: held shared by every advance, exclusive by `tally replay --swap`
@@ -70,9 +73,11 @@ class Advancer:
         publish: bool = True,
         cache_weight: int = DEFAULT_CACHE_WEIGHT,
         slow_seconds: float = SLOW_SECONDS,
+        max_events: int = MAX_EVENTS,
     ) -> None:
         self.store = store
         self.slow_seconds = slow_seconds
+        self.max_events = max_events
         self.publish = publish
         self.reference = ReferenceData()
         self.book = FinanceBook(self.reference)
@@ -103,9 +108,13 @@ class Advancer:
         return touched
 
     async def _transaction(self, engine: AsyncEngine, projects: list[str], upto: int) -> set[str]:
+        """As many transactions as it takes: each applies at most `MAX_EVENTS` events
+        (a project far behind is brought up in steps, so that what one transaction
+        holds, and the worker's peak memory with it, stays bounded)."""
+        touched: set[str] = set()
         while True:
             try:
-                return await self._transaction_once(engine, projects, upto)
+                done, reached = await self._transaction_once(engine, projects, upto)
             except NotColumnar as exc:
                 # A rate the columns can't hold (stored under older input limits): the
                 # transaction is rolled back; that project is priced as objects now on.
@@ -113,17 +122,23 @@ class Advancer:
                     raise
                 log.warning("%s: priced as objects from now on", exc)
                 self.by_objects.add(exc.project_id)
+                continue
+            touched |= done
+            if reached >= upto:
+                return touched
 
     async def _transaction_once(
         self, engine: AsyncEngine, projects: list[str], upto: int
-    ) -> set[str]:
+    ) -> tuple[set[str], int]:
+        """One transaction; returns the projects advanced and the position they reached
+        (`upto`, or less when the events to apply were more than `MAX_EVENTS`)."""
         touched: set[str] = set()
         clock = _Clock(self.slow_seconds)
         async with engine.connect() as sa_conn:
             conn = await raw(sa_conn)
             try:
                 async with conn.transaction():
-                    stored = await self._advance(conn, set(projects), upto, touched, clock)
+                    stored, reached = await self._advance(conn, set(projects), upto, touched, clock)
                 clock.mark("commit")
             except BaseException:
                 for project_id in touched:
@@ -136,12 +151,12 @@ class Advancer:
             entry.state.release_hours()
             self.cache.put(project_id, entry)
         clock.mark("cache")
-        clock.report(f"advance of {len(touched)} project(s) to {upto}")
-        return touched
+        clock.report(f"advance of {len(touched)} project(s) to {reached}")
+        return touched, reached
 
     async def _advance(
         self, conn: Any, wanted: set[str], upto: int, touched: set[str], clock: _Clock
-    ) -> dict[str, Stored]:
+    ) -> tuple[dict[str, Stored], int]:
         applied: dict[str, int] = {}
         previous: dict[str, Stored | None] = {}
         await self._fence_swap(conn)
@@ -156,7 +171,12 @@ class Advancer:
             await self._hold(conn, new, applied, previous)
             clock.mark("load")
             await self._catch_up_reference(conn, upto)
-            events = await events_to_apply(conn, {p: applied[p] for p in touched}, upto)
+            events = await events_to_apply(
+                conn, {p: applied[p] for p in touched}, upto, self.max_events
+            )
+            # At the cap, every event up to the last one read is here (they come in
+            # position order): the projects reach that position in this transaction.
+            reached = events[-1].position if len(events) >= self.max_events else upto
             clock.mark("read")
             others = _move_partners(events, applied) - touched
             if not others:
@@ -174,7 +194,7 @@ class Advancer:
         writes = Writes()
         result: dict[str, Stored] = {}
         for project_id in sorted(touched):
-            entry = self._collect(project_id, max(applied[project_id], upto), previous, writes)
+            entry = self._collect(project_id, max(applied[project_id], reached), previous, writes)
             if entry is not None:
                 result[project_id] = entry
         clock.mark("collect")
@@ -187,7 +207,7 @@ class Advancer:
         if self.publish:
             await append_outcomes(conn, outcomes)
         clock.mark("outbox")
-        return result
+        return result, reached
 
     async def _fence_swap(self, conn: Any) -> None:
         """Wait out a schema swap; after one, forget what was cached from the old schema.

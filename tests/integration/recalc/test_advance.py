@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
+import asyncpg
 import orjson
 import pytest
-from recalc_dump import dump, outbox
+from recalc_dump import TABLES, dump, outbox
 from recalc_logkit import LogWriter
 from recalc_scenarios import e1, e9_before_recalc, ids, recalc
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.recalc.adapters.store import ProjectionStore
 from services.recalc.service_layer.advance import Advancer
+from shared.infra.db import plain_dsn
 
 pytestmark = pytest.mark.integration
 
@@ -81,3 +84,57 @@ async def test_redelivery_and_cold_restart_change_nothing(
     await Advancer(ProjectionStore()).advance(recalc_engine, [i.project], events[-1].position)
     assert await dump(log_writer.url) == before
     assert await outbox(log_writer.url) == published
+
+
+async def test_a_project_far_behind_is_advanced_in_steps_to_the_same_projection(
+    recalc_engine: AsyncEngine, log_writer: LogWriter
+) -> None:
+    """At most `max_events` events a transaction (a catch-up's memory stays bounded):
+    the projection advanced in steps is the one advanced in one go."""
+    plain, billed = ids(), ids()
+    events = await log_writer.append(
+        e9_before_recalc(plain, billed=False)
+        + e9_before_recalc(billed, billed=True)
+        + [recalc(plain), recalc(billed)]
+    )
+    projects, last = [plain.project, billed.project], events[-1].position
+    await Advancer(ProjectionStore()).advance(recalc_engine, projects, last)
+
+    conn = await asyncpg.connect(plain_dsn(log_writer.url))
+    try:
+        await conn.execute("CREATE SCHEMA projection_next")
+        for table in TABLES:
+            await conn.execute(
+                f"CREATE TABLE projection_next.{table} (LIKE projection.{table} INCLUDING ALL)"
+            )
+        stepped = Advancer(ProjectionStore("projection_next"), publish=False, max_events=3)
+        reached: list[int] = []
+        once = stepped._transaction_once
+
+        async def counted(engine: AsyncEngine, group: list[str], upto: int) -> Any:
+            done, position = await once(engine, group, upto)
+            reached.append(position)
+            return done, position
+
+        stepped._transaction_once = counted  # type: ignore[method-assign]
+        assert await stepped.advance(recalc_engine, projects, last) == set(projects)
+        streams = [e for e in events if e.stream.startswith("project-")]
+        assert len(reached) >= len(streams) // 3 and reached == sorted(reached)
+        assert reached[-1] == last
+
+        for table, key in TABLES.items():
+            rows = {}
+            for schema in ("projection", "projection_next"):
+                # hours as readers see them: `priced_at` may be on the project row
+                store = ProjectionStore(schema)
+                source = store.hour_lines() if table == "hours" else store.table(table)
+                found = await conn.fetch(
+                    f"SELECT {key} AS id, to_jsonb(t) - 'seq' AS row FROM {source} t"
+                )
+                rows[schema] = {r["id"]: orjson.loads(r["row"]) for r in found}
+            assert rows["projection_next"].keys() == rows["projection"].keys(), table
+            for row_id, want in rows["projection"].items():
+                got = rows["projection_next"][row_id]
+                assert {k: v for k, v in got.items() if want.get(k) != v} == {}, (table, row_id)
+    finally:
+        await conn.close()

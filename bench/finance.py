@@ -37,6 +37,15 @@ def _decode(schema: str, value: bytes) -> tuple[str, dict[str, Any]]:
     return schema.split("/")[0], obj
 
 
+async def _stop(task: asyncio.Task[None] | None, consumer: AIOKafkaConsumer) -> None:
+    """Stop a watch: its reading task, then its consumer."""
+    if task is not None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    await consumer.stop()
+
+
 class FinanceWatch:
     def __init__(self, bootstrap: str, topic: str) -> None:
         self.consumer = AIOKafkaConsumer(
@@ -59,11 +68,7 @@ class FinanceWatch:
         self._task = asyncio.create_task(self._run())
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        await self.consumer.stop()
+        await _stop(self._task, self.consumer)
 
     async def _run(self) -> None:
         while True:
@@ -163,11 +168,7 @@ class LedgerWatch:
         self._task = asyncio.create_task(self._run())
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        await self.consumer.stop()
+        await _stop(self._task, self.consumer)
 
     async def _run(self) -> None:
         while True:

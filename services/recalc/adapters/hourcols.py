@@ -74,17 +74,17 @@ _OUT = (
 _SOURCES = "ARRAY[" + ", ".join(f"'{s}'" for s in columns.SOURCES[1:]) + "]"
 _HEADER = b"PGCOPY\n\xff\r\n\x00" + bytes(8)  # signature, flags 0, no extension
 _TRAILER = b"\xff\xff"
-#: `packed` (migration 0009): (field, lowest bit, width)
-_PACKED = (
-    ("day", 0, 22),
-    ("hours", 22, 12),
-    ("cost_places", 34, 5),
-    ("cost_source", 39, 3),
-    ("billing_places", 42, 5),
-    ("billing_source", 47, 3),
-    ("counts_as_revenue", 50, 1),
-    ("kept", 51, 1),
-)
+#: `packed` (migration 0009): field -> (lowest bit, width)
+_PACKED = {
+    "day": (0, 22),
+    "hours": (22, 12),
+    "cost_places": (34, 5),
+    "cost_source": (39, 3),
+    "billing_places": (42, 5),
+    "billing_source": (47, 3),
+    "counts_as_revenue": (50, 1),
+    "kept": (51, 1),
+}
 
 
 def _row_dtype(names: Sequence[str]) -> np.dtype[Any]:
@@ -246,10 +246,8 @@ def _refused_projects(
 
 
 def _bits(packed: Any, field: str) -> Any:
-    for name, low, width in _PACKED:
-        if name == field:
-            return (packed >> low) & ((1 << width) - 1)
-    raise KeyError(field)
+    low, width = _PACKED[field]
+    return (packed >> low) & ((1 << width) - 1)
 
 
 async def _held_seqs(
@@ -337,7 +335,7 @@ def _table(
         task_ids = (*tasks, None)
         task = np.where(task < 0, len(tasks), task)
     packed = col["packed"][rows]
-    part = {name: _bits(packed, name) for name, _, _ in _PACKED}
+    part = {name: _bits(packed, name) for name in _PACKED}
     kept = part["kept"] == 1
     priced_at = col["priced_at"][rows]
     if floor is not None:

@@ -23,7 +23,7 @@ from shared.events.codec import (
     parse_data,
     schema_header,
 )
-from shared.events.envelope import RecordedEvent, project_of_stream, stream_key
+from shared.events.envelope import HoursLoggedAt, RecordedEvent, project_of_stream, stream_key
 from shared.events.hours import (
     ExpenseDeleted,
     ExpenseRecorded,
@@ -82,6 +82,7 @@ __all__ = [
     "HoursDeleted",
     "HoursEdited",
     "HoursLogged",
+    "HoursLoggedAt",
     "JobRoleDefined",
     "ProjectCreated",
     "ProjectFinancesChanged",

@@ -4,8 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING, NamedTuple
 
 from shared.events.base import EventData
+
+if TYPE_CHECKING:
+    from shared.events.hours import HoursLogged
+    from shared.events.trusted import LoggedHours
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +32,15 @@ class RecordedEvent:
     @property
     def schema_version(self) -> int:
         return self.data.schema_version
+
+
+class HoursLoggedAt(NamedTuple):
+    """An `HoursLogged` event of the log with only what a replay reads of its envelope:
+    three quarters of a project's events are these (`eventlog.read_history`)."""
+
+    position: int
+    stream: str
+    data: HoursLogged | LoggedHours
 
 
 def stream_key(stream: str) -> str:

@@ -8,10 +8,12 @@ later with a lower position.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
-from shared.events import RecordedEvent, encode_stored_envelope
-from shared.events.codec import decode_logged
+from shared.events import HoursLogged, RecordedEvent, encode_stored_envelope
+from shared.events.codec import decode_data, decode_logged
+from shared.events.envelope import HoursLoggedAt
+from shared.events.trusted import logged_hours
 
 _COLUMNS = (
     "position, event_id, stream, version, type, schema_version, data::text, recorded_at, actor"
@@ -102,19 +104,82 @@ async def read_envelopes_after(
     return out
 
 
-async def read_for_projects(
-    conn: Any, project_ids: Sequence[str], after: int, upto: int
-) -> list[RecordedEvent]:
-    """Every event in (after, upto] that touches one of `project_ids`: the events of
-    their streams, and task moves into them (a move lives in the source's stream)."""
-    streams = [f"project-{p}" for p in project_ids]
-    sql = (
-        f"SELECT {_COLUMNS} FROM events WHERE position > $1 AND position <= $2"
+def _for_projects_sql(columns: str) -> str:
+    """Every event in ($1, $2] of the streams $3, and the task moves into the projects
+    $4 from other streams (a move lives in the source's stream), in position order."""
+    return (
+        f"SELECT {columns} FROM events WHERE position > $1 AND position <= $2"
         " AND stream = ANY($3::text[])"
-        f" UNION ALL SELECT {_COLUMNS} FROM events WHERE position > $1 AND position <= $2"
+        f" UNION ALL SELECT {columns} FROM events WHERE position > $1 AND position <= $2"
         " AND type = 'TaskMoved' AND data->>'to_project_id' = ANY($4::text[])"
         " AND NOT stream = ANY($3::text[])"
         " ORDER BY position"
     )
-    rows = await conn.fetch(sql, after, upto, streams, list(project_ids))
+
+
+async def read_for_projects(
+    conn: Any, project_ids: Sequence[str], after: int, upto: int
+) -> list[RecordedEvent]:
+    """Every event in (after, upto] that touches one of `project_ids`: the events of
+    their streams, and task moves into them."""
+    streams = [f"project-{p}" for p in project_ids]
+    rows = await conn.fetch(_for_projects_sql(_COLUMNS), after, upto, streams, list(project_ids))
     return [decode_row(r) for r in rows]
+
+
+# -- a project's history, for a replay ----------------------------------------------------
+
+#: The envelope's other fields of an `HoursLogged` event at the current schema are not
+#: read: nothing a replay does with one needs them, and reading them (a uuid, a
+#: timestamp) was a third of the read (docs/decisions.md, "Replay reads").
+_HISTORY_COLUMNS = (
+    "position, stream, type, schema_version, data::text,"
+    " CASE WHEN NOT {bare} THEN event_id END, CASE WHEN NOT {bare} THEN version END,"
+    " CASE WHEN NOT {bare} THEN recorded_at END, CASE WHEN NOT {bare} THEN actor END"
+).format(bare=f"(type = 'HoursLogged' AND schema_version = {HoursLogged.schema_version})")
+
+History = list[RecordedEvent | HoursLoggedAt]
+
+
+def decode_history_row(row: Sequence[Any]) -> RecordedEvent | HoursLoggedAt:
+    """A row of `_HISTORY_COLUMNS`: an `HoursLogged` event at the current schema as an
+    `HoursLoggedAt` (its fields as the trusted decode gives them, or validated when it
+    refuses them), any other as a `RecordedEvent`."""
+    position, stream, type_, schema_version, data, event_id, version, recorded_at, actor = row
+    if event_id is None:  # the bare form: HoursLogged at the current schema
+        fields = logged_hours(data)
+        return HoursLoggedAt(
+            position,
+            stream,
+            fields
+            if fields is not None
+            else cast(HoursLogged, decode_data(type_, schema_version, data)),
+        )
+    return RecordedEvent(
+        position=position,
+        event_id=str(event_id),
+        stream=stream,
+        version=version,
+        recorded_at=recorded_at,
+        actor=actor,
+        data=decode_logged(type_, schema_version, data),
+    )
+
+
+#: A page of the history of some streams: the events in ($1, $2] of the streams $3, at
+#: most $4 of them, in position order, as `decode_history_row` reads them.
+HISTORY_PAGE_SQL = (
+    f"SELECT {_HISTORY_COLUMNS} FROM events WHERE position > $1 AND position <= $2"
+    " AND stream = ANY($3::text[]) ORDER BY position LIMIT $4"
+)
+
+
+async def read_history(conn: Any, project_ids: Sequence[str], after: int, upto: int) -> History:
+    """`read_for_projects` for a replay without an observer: the same events, the
+    `HoursLogged` ones bare (`decode_history_row`)."""
+    streams = [f"project-{p}" for p in project_ids]
+    sql = _for_projects_sql(_HISTORY_COLUMNS)
+    return [
+        decode_history_row(r)
+        for r in await conn.fetch(sql, after, upto, streams, list(project_ids))
+    ]

@@ -7,7 +7,10 @@ publish on the finance topic (R6.4).
 A quiet book (`quiet=True`: replay, as_of) publishes nothing: it neither computes
 totals around every event nor builds outcomes, which is most of the cost of a small
 event. Recalculations still run (they change prices); the lines end up identical, and
-totals are read once at the end (`totals`).
+totals are read once at the end (`totals`). It also prices a task's plan late: only
+the last of the plan changes between two changes of what a pricer reads counts, and
+each is priced as at its own position, so it prices that one alone (`settle`, before
+anything reads a state).
 
 Rules: docs/rules.md#r5 to #r8.
 """
@@ -16,13 +19,15 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Callable
+from datetime import date
 from typing import Any
 
 from services.recalc.domain import items, projects
+from services.recalc.domain.planning import price_plan
 from services.recalc.domain.pricing import Pricer
 from services.recalc.domain.recalc import recalculate
 from services.recalc.domain.reference import ReferenceData
-from services.recalc.domain.state import Changes, ProjectState
+from services.recalc.domain.state import Changes, ProjectState, TaskState
 from services.recalc.domain.step import Recalc, Step, today_of
 from services.recalc.domain.totals import project_totals, record_view, task_view
 from services.recalc.domain.views import PricingObserver, RecordView, TaskView
@@ -42,6 +47,7 @@ from shared.events import (
     HoursDeleted,
     HoursEdited,
     HoursLogged,
+    HoursLoggedAt,
     ProjectCreated,
     ProjectFinancesChanged,
     ProjectStatusChanged,
@@ -148,6 +154,9 @@ class FinanceBook:
         #: positions where the reference data changed, as of `reference.position`
         self._ref_changes: list[int] = []
         self._ref_seen = -1
+        #: a quiet book's plans to price, by project and task id: the task, and the
+        #: position and "today" of the event that last changed its plan
+        self._plans: dict[str, dict[str, tuple[TaskState, int, date]]] = {}
 
     def add(self, state: ProjectState) -> None:
         """Hold a project restored by the worker."""
@@ -159,6 +168,7 @@ class FinanceBook:
     def drop(self, project_id: str) -> None:
         self._last_totals.pop(project_id, None)
         self._pricers.pop(project_id, None)
+        self._plans.pop(project_id, None)
         state = self.projects.pop(project_id, None)
         if state is not None:
             for record_id in state.records:
@@ -174,11 +184,11 @@ class FinanceBook:
             kind = type(data)
             if kind is TaskUpdated:
                 if data.provided() & _PRICED_TASK_FIELDS:
-                    self._pricers.pop(project_id, None)
+                    self._new_pricer(project_id)
             elif kind not in _KEEP_PRICER:
-                self._pricers.pop(project_id, None)
+                self._new_pricer(project_id)
                 if kind is TaskMoved:
-                    self._pricers.pop(data.to_project_id, None)  # type: ignore[attr-defined]
+                    self._new_pricer(data.to_project_id)  # type: ignore[attr-defined]
             elif self.observer is None and (kind is HoursLogged or kind is HoursEdited):
                 state = self.projects.get(project_id)
                 if state is not None:
@@ -196,6 +206,7 @@ class FinanceBook:
             observer=self.observer,
             today=today_of(event.recorded_at),
             columnar=self.columnar,
+            defer_plan=self._defer_plan if self.quiet else None,
         )
         if isinstance(data, ProjectCreated):
             projects.project_created(step, data)
@@ -215,6 +226,47 @@ class FinanceBook:
         before = {pid: self._totals_now(pid) for pid in touched}
         handler(step, state, data)
         return self._published(event, before, step)
+
+    def log_hours(self, event: HoursLoggedAt) -> None:
+        """A quiet book's `apply` of an `HoursLogged` event read bare (without its
+        envelope: `eventlog.read_history`)."""
+        if not self.quiet or self.observer is not None:
+            raise ValueError("a bare HoursLogged event is for a quiet book without observer")
+        project_id = project_of_stream(event.stream)
+        state = self.projects.get(project_id) if project_id is not None else None
+        if state is not None:
+            pricer = self._pricer(state.info.project_id, state, event.position)
+            items.log_hour(pricer, state, event.data, event.position)
+
+    def apply_stored(self, event: RecordedEvent | HoursLoggedAt) -> list[EventData]:
+        """`apply`, or `log_hours` for a bare event."""
+        if type(event) is HoursLoggedAt:
+            self.log_hours(event)
+            return []
+        return self.apply(event)  # type: ignore[arg-type]
+
+    def _new_pricer(self, project_id: str) -> None:
+        """What a pricer of the project reads is about to change: drop its pricer, and
+        price the plans waiting for it now, before the change."""
+        self._pricers.pop(project_id, None)
+        plans = self._plans.pop(project_id, None)
+        state = self.projects.get(project_id)
+        if plans and state is not None:
+            for task, position, today in plans.values():
+                if state.tasks.get(task.task_id) is task:
+                    pricer = Pricer(self.reference, state.info, position)
+                    task.planned_cost, task.planned_hourly_revenue = price_plan(pricer, task, today)
+                    task.plan_priced_at = position
+
+    def _defer_plan(self, state: ProjectState, task: TaskState, position: int, today: date) -> None:
+        self._plans.setdefault(state.info.project_id, {})[task.task_id] = (task, position, today)
+
+    def settle(self, project_id: str | None = None) -> None:
+        """Price what a quiet book left for later (plans) of one project, or of all:
+        call before reading their states. Idempotent; a no-op for a publishing book."""
+        for pid in list(self._plans) if project_id is None else [project_id]:
+            if pid in self._plans:
+                self._new_pricer(pid)
 
     def _pricer(self, project_id: str, state: ProjectState, position: int) -> Pricer:
         """A pricer answering as one made at `position` would: the project's last one
@@ -300,19 +352,24 @@ class FinanceBook:
 
     def totals(self, project_id: str) -> ProjectTotals:
         if self.quiet:  # a quiet book keeps no totals between events
+            self.settle(project_id)
             return project_totals(self.projects[project_id])
         return self._totals_now(project_id)
 
     def task_view(self, project_id: str, task_id: str) -> TaskView:
+        self.settle(project_id)
         state = self.projects[project_id]
         return task_view(state, state.tasks[task_id])
 
     def task_views(self, project_id: str) -> list[TaskView]:
+        self.settle(project_id)
         state = self.projects[project_id]
         return [task_view(state, task) for task in state.tasks.values()]
 
     def record_view(self, billing_record_id: str) -> RecordView:
-        state = self.projects[self._record_projects[billing_record_id]]
+        project_id = self._record_projects[billing_record_id]
+        self.settle(project_id)
+        state = self.projects[project_id]
         return record_view(state, state.records[billing_record_id])
 
     def take_changes(self, project_id: str) -> Changes:

@@ -25,6 +25,7 @@ from shared.events import (
     HoursEdited,
     HoursLogged,
 )
+from shared.events.trusted import LoggedHours
 
 _HOUR_FIELDS = ("hours", "entry_date", "role_id", "counts_as_revenue")
 _EXPENSE_FIELDS = (
@@ -49,7 +50,9 @@ def hours_logged(step: Step, state: ProjectState, data: HoursLogged) -> None:
     step.observe(log_hour(step.pricer(state), state, data, step.position))
 
 
-def log_hour(pricer: Pricer, state: ProjectState, data: HoursLogged, position: int) -> HourEntry:
+def log_hour(
+    pricer: Pricer, state: ProjectState, data: HoursLogged | LoggedHours, position: int
+) -> HourEntry:
     """`hours_logged` with a given pricer: one made at `position`, or at an earlier
     position of the same project with no reference, project or task change since (it
     answers as one made at `position` would; a quiet book reuses it, book.py)."""

@@ -65,6 +65,9 @@ def assignments_of(items: Iterable[AssignmentData]) -> tuple[Assignment, ...]:
 
 def price_task_plan(step: Step, state: ProjectState, task: TaskState) -> None:
     """Price the plan at this event's position (R1.3, R5.4)."""
+    if step.defer_plan is not None:
+        step.defer_plan(state, task, step.position, step.today)
+        return
     task.planned_cost, task.planned_hourly_revenue = price_plan(
         step.pricer(state), task, step.today
     )

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
 from services.recalc.domain.pricing import Pricer
 from services.recalc.domain.reference import ReferenceData
-from services.recalc.domain.state import HourEntry, ProjectState
+from services.recalc.domain.state import HourEntry, ProjectState, TaskState
 from services.recalc.domain.views import PricingObserver
 from shared.events import RecalcReason, RecordedEvent
 from shared.events.types import RecalcScope
@@ -42,6 +43,9 @@ class Step:
     #: price a recalculation of many entries as columns (`hourtable`); False: the
     #: scalar path, the reference the columns are tested against
     columnar: bool = True
+    #: a quiet book's: prices a task's plan later, as at this position and "today"
+    #: (book.py); None: now
+    defer_plan: Callable[[ProjectState, TaskState, int, date], None] | None = None
     recalcs: list[Recalc] = field(default_factory=list)
 
     @property

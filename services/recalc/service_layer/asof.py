@@ -85,9 +85,17 @@ async def replay_projects(
     summed once here, where a total pricing cannot carry would fail."""
     book = FinanceBook(await reference_as_of(conn, upto), quiet=True)
     book.observer = observer
-    for event in await eventlog.read_for_projects(conn, sorted(project_ids), 0, upto):
+    ids = sorted(project_ids)
+    # An observer is told each event's type: it needs them whole.
+    events: eventlog.History = (
+        await eventlog.read_history(conn, ids, 0, upto)
+        if observer is None
+        else list(await eventlog.read_for_projects(conn, ids, 0, upto))
+    )
+    apply = book.apply_stored
+    for event in events:
         try:
-            book.apply(event)
+            apply(event)
         except Exception as exc:  # pure code: not the database, a project it cannot price
             project_id = project_of_stream(event.stream) or event.stream
             raise CannotPrice(project_id, event.position, describe(exc)) from exc

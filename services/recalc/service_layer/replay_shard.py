@@ -22,7 +22,7 @@ from services.recalc.domain.book import FinanceBook
 from services.recalc.service_layer.asof import reference_as_of
 from services.recalc.service_layer.isolation import describe
 from services.recalc.service_layer.replay_copy import copy_projects
-from shared.events import RecordedEvent, TaskMoved, project_of_stream
+from shared.events import HoursLoggedAt, RecordedEvent, TaskMoved, project_of_stream
 from shared.infra import eventlog
 
 
@@ -108,13 +108,6 @@ async def plan(conn: Any, upto: int, shards: int) -> list[tuple[str, ...]]:
     return deal(counts, moves, shards)
 
 
-_SQL = (
-    "SELECT position, event_id, stream, version, type, schema_version, data::text,"
-    " recorded_at, actor FROM events WHERE position > $1 AND position <= $2"
-    " AND stream = ANY($3::text[]) ORDER BY position LIMIT $4"
-)
-
-
 async def rebuild_shard(conn: Any, job: ShardJob) -> tuple[FinanceBook, ShardResult]:
     """Replay the shard's streams up to `job.upto` and COPY its projects to `job.schema`."""
     started = time.perf_counter()
@@ -122,14 +115,14 @@ async def rebuild_shard(conn: Any, job: ShardJob) -> tuple[FinanceBook, ShardRes
     failed: dict[str, str] = {}  # projects that cannot be priced, with why
     streams = list(job.streams)
     after, events = 0, 0
-    apply, decode = book.apply, eventlog.decode_row
+    apply, decode = book.apply_stored, eventlog.decode_history_row
     # A replay only allocates (the book lives to the end): the cyclic collector would
     # walk millions of live lines again and again and find no garbage.
     collecting = gc.isenabled()
     gc.disable()
     try:
         while streams and after < job.upto:
-            rows = await conn.fetch(_SQL, after, job.upto, streams, job.batch)
+            rows = await conn.fetch(eventlog.HISTORY_PAGE_SQL, after, job.upto, streams, job.batch)
             for row in rows:
                 try:
                     event = decode(row)
@@ -137,7 +130,7 @@ async def rebuild_shard(conn: Any, job: ShardJob) -> tuple[FinanceBook, ShardRes
                         continue
                     apply(event)
                 except Exception as exc:
-                    _fail(book, row[2], row_target(row), failed, exc)
+                    _fail(book, row[1], row_target(row), failed, exc)
             events += len(rows)
             if len(rows) < job.batch:
                 break
@@ -169,14 +162,17 @@ async def rebuild_shard(conn: Any, job: ShardJob) -> tuple[FinanceBook, ShardRes
 
 
 def row_target(row: Any) -> str | None:
-    """The project a task move (as a raw row) moves into, else None."""
-    if row[4] != "TaskMoved":
+    """The project a task move (a row of `eventlog.HISTORY_PAGE_SQL`) moves into, else
+    None."""
+    if row[2] != "TaskMoved":
         return None
-    target = orjson.loads(row[6]).get("to_project_id")
+    target = orjson.loads(row[4]).get("to_project_id")
     return target if isinstance(target, str) else None
 
 
-def _blocked(event: RecordedEvent, failed: dict[str, str], book: FinanceBook) -> bool:
+def _blocked(
+    event: RecordedEvent | HoursLoggedAt, failed: dict[str, str], book: FinanceBook
+) -> bool:
     """Skip the events of a project that failed; a task move touching one fails its
     other side too (a live worker advances both sides of a move together)."""
     owner = project_of_stream(event.stream)

@@ -24,8 +24,8 @@ from pydantic import BaseModel, ValidationError
 
 from shared.events import EVENT_TYPES, EventData, encode_data
 from shared.events.codec import decode_data, decode_logged
-from shared.events.hours import Currency
-from shared.events.trusted import build
+from shared.events.hours import Currency, HoursLogged
+from shared.events.trusted import LoggedHours, build, logged_hours
 from shared.events.types import (
     MAX_DATE,
     MAX_MONEY,
@@ -234,3 +234,69 @@ def test_an_old_schema_is_upcast_and_validated() -> None:
     got = decode_logged("ExpenseRecorded", 1, raw)
     assert got == decode_data("ExpenseRecorded", 1, raw)
     assert got.model_fields_set == {"expense_id", "project_id", "expense_type", "planned_amount"}
+
+
+def _as_logged(event: HoursLogged) -> LoggedHours:
+    return LoggedHours(*(getattr(event, name) for name in LoggedHours._fields))
+
+
+@SETTINGS
+@given(data=st.data())
+def test_bare_hours_are_what_the_validating_decode_gives(data: Any) -> None:
+    """`logged_hours` (a replay's read of HoursLogged) answers as `build`: the same
+    values, Decimal places included, for what the ledger writes; None for the rest."""
+    event = data.draw(events(HoursLogged))
+    raw = encode_data(event)
+    if data.draw(st.booleans()):  # bent: another form, a key more or less
+        raw = json.dumps(data.draw(_bent(orjson.loads(raw)))).encode()
+    fast = build(HoursLogged, raw)
+    bare = logged_hours(raw)
+    if fast is None:
+        assert bare is None
+        return
+    assert bare is not None
+    assert repr(bare) == repr(_as_logged(fast))
+
+
+_HOURS = {
+    "hour_id": "h",
+    "owner_id": "u",
+    "task_id": "t",
+    "entry_date": "2024-01-02",
+    "hours": "1.5",
+}
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"unknown": 1},
+        {"counts_as_revenue": None},
+        {"counts_as_revenue": 1},
+        {"hours": 1.5},
+        {"hours": "1.50"},
+        {"hour_id": 7},
+        {"role_id": 7},
+        {"project_id": ["p"]},
+        {"entry_date": "20240102"},
+        {"entry_date": "2024-02-30"},
+        {"owner_id": None},
+    ],
+    ids=repr,
+)
+def test_bare_hours_refuse_what_the_fast_decode_refuses(change: dict[str, Any]) -> None:
+    raw = orjson.dumps({**_HOURS, **change})
+    assert build(HoursLogged, raw) is None
+    assert logged_hours(raw) is None
+
+
+@pytest.mark.parametrize("missing", ["hour_id", "owner_id", "entry_date", "hours"])
+def test_bare_hours_need_every_required_field(missing: str) -> None:
+    raw = orjson.dumps({k: v for k, v in _HOURS.items() if k != missing})
+    assert build(HoursLogged, raw) is None
+    assert logged_hours(raw) is None
+
+
+def test_bare_hours_keep_the_defaults() -> None:
+    got = logged_hours(orjson.dumps(_HOURS))
+    assert got == LoggedHours("h", "u", "t", None, date(2024, 1, 2), Decimal("1.5"), None, True)

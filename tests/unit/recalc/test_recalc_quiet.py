@@ -5,26 +5,47 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Iterator
+from decimal import Decimal
 from typing import Any
 
 import pytest
 import test_recalc_examples
 from hypothesis import given, settings
-from recalc_log import Log
+from recalc_log import Log, rates
 from test_recalc_properties import logs
 
 from services.recalc.domain.book import FinanceBook
 from services.recalc.domain.reference import ReferenceData
-from shared.events import EventData, FinancesRecalculationRequested, RecordedEvent
+from shared.events import (
+    EventData,
+    FinancesRecalculationRequested,
+    HoursLogged,
+    HoursLoggedAt,
+    ProjectCreated,
+    RecordedEvent,
+    TaskCreated,
+    TaskUpdated,
+    UserDefined,
+    encode_data,
+)
+from shared.events.trusted import logged_hours
 
 
 def quiet_replay(events: list[RecordedEvent], *, columnar: bool = True) -> FinanceBook:
+    """As a replay applies the log: `HoursLogged` read bare (`eventlog.read_history`)."""
     reference = ReferenceData()
     book = FinanceBook(reference, quiet=True, columnar=columnar)
     for event in events:
         reference.apply(event)
-        if event.stream.startswith("project-"):
-            assert book.apply(event) == []  # R6.4 is the publishing book's job
+        if not event.stream.startswith("project-"):
+            continue
+        if isinstance(event.data, HoursLogged):
+            bare = logged_hours(encode_data(event.data))
+            assert bare is not None
+            book.apply_stored(HoursLoggedAt(event.position, event.stream, bare))
+        else:
+            assert book.apply_stored(event) == []  # R6.4 is the publishing book's job
+    book.settle()  # plans are priced late (book.py)
     return book
 
 
@@ -97,3 +118,65 @@ def test_quiet_book_ends_like_the_publishing_book(events: list[EventData]) -> No
     for data in [*events, FinancesRecalculationRequested(project_ids=("P",))]:
         log(data)
     assert_same(log)
+
+
+def _plan_log(*later: EventData) -> Log:
+    """A task whose plan changes at position 5, then `later`."""
+    log = Log()
+    log(UserDefined(user_id="U", name="U"))
+    log(rates("user", "cost", "10.00", user_id="U"))
+    log(ProjectCreated(project_id="P", name="P"))
+    log(
+        TaskCreated.model_validate(
+            {
+                "task_id": "T",
+                "project_id": "P",
+                "name": "T",
+                "planned_hours": "8",
+                "planned_start": "2023-06-19",
+                "planned_completion": "2023-06-19",
+                "assignments": [{"user_id": "U"}],
+            }
+        )
+    )
+    log(TaskUpdated.model_validate({"task_id": "T", "planned_hours": "4"}))
+    for data in later:
+        log(data)
+    return log
+
+
+@pytest.mark.parametrize(
+    "later",
+    [
+        # a rate change after the plan's: the plan keeps the rate known at its position
+        [rates("user", "cost", "20.00", user_id="U")],
+        # a change of what a pricer reads: the plan waiting is priced before it
+        [TaskUpdated.model_validate({"task_id": "T", "assignments": []})],
+        [rates("user", "cost", "20.00", user_id="U"), TaskUpdated(task_id="T", name="x")],
+        # a later plan change replaces the waiting one, at its own position
+        [
+            rates("user", "cost", "20.00", user_id="U"),
+            TaskUpdated.model_validate({"task_id": "T", "planned_hours": "2"}),
+        ],
+    ],
+    ids=["rates-after", "assignments-after", "rates-and-name", "second-plan"],
+)
+def test_a_plan_priced_late_is_priced_as_at_its_position(later: list[EventData]) -> None:
+    log = _plan_log(*later)
+    quiet = quiet_replay(log.events)
+    assert snapshot(quiet) == snapshot(log.book)
+    task = quiet.projects["P"].tasks["T"]
+    assert task.planned_cost == log.book.projects["P"].tasks["T"].planned_cost
+    assert task.plan_priced_at == log.book.projects["P"].tasks["T"].plan_priced_at
+
+
+def test_a_quiet_book_prices_a_plan_only_when_it_must() -> None:
+    log = _plan_log(rates("user", "cost", "20.00", user_id="U"))
+    book = FinanceBook(log.reference, quiet=True)
+    for event in log.events:
+        if event.stream.startswith("project-"):
+            book.apply(event)
+    task = book.projects["P"].tasks["T"]
+    assert task.plan_priced_at is None  # waiting: nothing has read it
+    assert book.totals("P").planned_cost == Decimal("40.00")  # 4 h at 10.00, not 20.00
+    assert task.plan_priced_at == 5

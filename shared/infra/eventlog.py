@@ -145,16 +145,14 @@ def decode_history_row(row: Sequence[Any]) -> RecordedEvent | HoursLoggedAt:
     """A row of `_HISTORY_COLUMNS`: an `HoursLogged` event at the current schema as an
     `HoursLoggedAt` (its fields as the trusted decode gives them, or validated when it
     refuses them), any other as a `RecordedEvent`."""
+    if row[5] is None:  # bare (event_id not read): HoursLogged at the current schema
+        fields = logged_hours(row[4])
+        if fields is None:
+            return HoursLoggedAt(
+                row[0], row[1], cast(HoursLogged, decode_data(row[2], row[3], row[4]))
+            )
+        return HoursLoggedAt(row[0], row[1], fields)
     position, stream, type_, schema_version, data, event_id, version, recorded_at, actor = row
-    if event_id is None:  # the bare form: HoursLogged at the current schema
-        fields = logged_hours(data)
-        return HoursLoggedAt(
-            position,
-            stream,
-            fields
-            if fields is not None
-            else cast(HoursLogged, decode_data(type_, schema_version, data)),
-        )
     return RecordedEvent(
         position=position,
         event_id=str(event_id),

@@ -17,6 +17,7 @@ Rules: docs/rules.md#r5 to #r8.
 
 from __future__ import annotations
 
+import math
 from bisect import bisect_right
 from collections.abc import Callable
 from datetime import date
@@ -149,8 +150,10 @@ class FinanceBook:
         #: twice an event was a fifth of a catch-up). Only `apply` changes a held state.
         self._last_totals: dict[str, tuple[ProjectState, ProjectTotals]] = {}
         #: a quiet book's pricer of each project, reused while nothing it reads
-        #: changes (`_pricer`), so that its memos (rate chains, breaks) carry over
-        self._pricers: dict[str, Pricer] = {}
+        #: changes (`_pricer`), so that its memos (rate chains, breaks) carry over;
+        #: with the position before which it answers as a new one would, and the
+        #: reference position that was found at
+        self._pricers: dict[str, tuple[Pricer, float, int]] = {}
         #: positions where the reference data changed, as of `reference.position`
         self._ref_changes: list[int] = []
         self._ref_seen = -1
@@ -275,20 +278,28 @@ class FinanceBook:
         reference is fed at least up to `position` before the event (see above), so
         its change positions cover everything known at `position`."""
         reference = self.reference
-        if reference.position != self._ref_seen:
+        seen = reference.position
+        if seen != self._ref_seen:
             self._ref_changes = _change_positions(reference)
-            self._ref_seen = reference.position
-        pricer = self._pricers.get(project_id)
-        if (
-            pricer is not None
-            and pricer.info is state.info
-            and pricer.at <= position
-            and bisect_right(self._ref_changes, pricer.at)
-            == bisect_right(self._ref_changes, position)
-        ):
-            return pricer
-        pricer = self._pricers[project_id] = Pricer(reference, state.info, position)
+            self._ref_seen = seen
+        found = self._pricers.get(project_id)
+        if found is not None:
+            pricer, until, until_seen = found
+            if pricer.info is state.info and pricer.at <= position:
+                if until_seen != seen:  # the reference grew: changes after pricer.at?
+                    until = self._next_change(pricer.at)
+                    self._pricers[project_id] = (pricer, until, seen)
+                if position < until:
+                    return pricer
+        pricer = Pricer(reference, state.info, position)
+        self._pricers[project_id] = (pricer, self._next_change(position), seen)
         return pricer
+
+    def _next_change(self, position: int) -> float:
+        """The first position after `position` where the reference data changed."""
+        changes = self._ref_changes
+        i = bisect_right(changes, position)
+        return changes[i] if i < len(changes) else math.inf
 
     def _recalculate(self, step: Step) -> list[tuple[Recalc, int, int]]:
         """Run what the handler asked for, in order, once per (project, reason)."""

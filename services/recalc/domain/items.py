@@ -57,22 +57,22 @@ def log_hour(
     position of the same project with no reference, project or task change since (it
     answers as one made at `position` would; a quiet book reuses it, book.py)."""
     task = state.tasks.get(data.task_id) if data.task_id is not None else None
-    hour = HourEntry(
-        hour_id=data.hour_id,
-        project_id=state.info.project_id,
-        task_id=data.task_id,
-        owner_id=data.owner_id,
-        entry_date=data.entry_date,
-        hours=data.hours,
-        role_id=data.role_id,
-        counts_as_revenue=data.counts_as_revenue,
-        cost=ZERO_CENTS,
-        revenue=ZERO_CENTS,
-        cost_rate=None,
-        billing_rate=None,
-        cost_rate_source=None,
-        billing_rate_source=None,
-        priced_at=position,
+    hour = HourEntry(  # positional: a replay makes one per entry of the log
+        data.hour_id,  # hour_id
+        state.info.project_id,  # project_id
+        data.task_id,  # task_id
+        data.owner_id,  # owner_id
+        data.entry_date,  # entry_date
+        data.hours,  # hours
+        data.role_id,  # role_id
+        data.counts_as_revenue,  # counts_as_revenue
+        ZERO_CENTS,  # cost
+        ZERO_CENTS,  # revenue
+        None,  # cost_rate
+        None,  # billing_rate
+        None,  # cost_rate_source
+        None,  # billing_rate_source
+        position,  # priced_at
     )
     price_hour(pricer, task, hour, cost_only=False)
     hour.priced_at = position

@@ -180,3 +180,45 @@ def test_a_quiet_book_prices_a_plan_only_when_it_must() -> None:
     assert task.plan_priced_at is None  # waiting: nothing has read it
     assert book.totals("P").planned_cost == Decimal("40.00")  # 4 h at 10.00, not 20.00
     assert task.plan_priced_at == 5
+
+
+def _hours(hour_id: str) -> HoursLogged:
+    return HoursLogged.model_validate(
+        {
+            "hour_id": hour_id,
+            "owner_id": "U",
+            "task_id": "T",
+            "entry_date": "2023-06-19",
+            "hours": "1",
+        }
+    )
+
+
+@pytest.mark.parametrize("incremental", [True, False], ids=["fed-as-it-goes", "fed-first"])
+def test_a_quiet_book_reuses_a_pricer_only_until_the_reference_changes(incremental: bool) -> None:
+    """R1.4: each entry at its own position's rates, though a quiet book keeps one
+    pricer (and its memos) across the entries between two reference changes. The
+    reference is fed as the worker feeds it, or whole first as a replay does."""
+    log = _plan_log(
+        _hours("h1"),
+        _hours("h2"),
+        rates("user", "cost", "20.00", user_id="U"),
+        _hours("h3"),
+        rates("user", "cost", "30.00", user_id="U"),
+        _hours("h4"),
+    )
+    if incremental:
+        book = quiet_replay(log.events)
+    else:
+        book = FinanceBook(log.reference, quiet=True)
+        for event in log.events:
+            if event.stream.startswith("project-"):
+                book.apply(event)
+    costs = {h.hour_id: h.cost for h in book.projects["P"].hours.values()}
+    assert costs == {
+        "h1": Decimal("10.00"),
+        "h2": Decimal("10.00"),
+        "h3": Decimal("20.00"),
+        "h4": Decimal("30.00"),
+    }
+    assert snapshot(book) == snapshot(log.book)

@@ -250,22 +250,23 @@ class LoggedHours(NamedTuple):
 
 
 @cache
-def _hours_plan() -> tuple[frozenset[str], frozenset[str], Converter, Converter]:
-    """Keys, required keys, and the converters of `entry_date` and `hours`: the ones
-    `build` uses, so both refuse the same values."""
+def _hours_plan() -> tuple[frozenset[str], Converter, Converter]:
+    """The keys, and the converters of `entry_date` and `hours`: the ones `build`
+    uses, so both refuse the same values."""
     plan = _plan(HoursLogged)
+    assert plan.required == {"hour_id", "owner_id", "entry_date", "hours"}, "read below"
     date_, hours = plan.fields["entry_date"][2], plan.fields["hours"][2]
     assert date_ is not None and hours is not None
-    return frozenset(plan.fields), plan.required, date_, hours
+    return frozenset(plan.fields), date_, hours
 
 
 def logged_hours(raw: str | bytes) -> LoggedHours | None:
     """What `build(HoursLogged, raw)` gives, as a `LoggedHours`; None where it gives
     None (then validate the payload)."""
-    keys, required, to_date, to_hours = _hours_plan()
+    keys, to_date, to_hours = _hours_plan()
     try:
         p = orjson.loads(raw)
-        if type(p) is not dict or not keys.issuperset(p) or not required <= p.keys():
+        if type(p) is not dict or not keys.issuperset(p):  # a required key: KeyError below
             return None
         hour_id, owner_id, entry_date, hours = (
             p["hour_id"],

@@ -37,6 +37,10 @@ FETCH_MAX_WAIT_MS = 10
 RETRY_DELAY = 1.0
 #: After this long without work, following some, memory is handed back (runtime.py).
 RELEASE_AFTER_IDLE = 2.0
+#: While idle, memory is released again if RSS has grown this much since the last
+#: release: the process also serves reads (an `as_of` replay of a big project builds
+#: a few hundred MiB of objects) and they do not count as the worker's work.
+REGROWTH_MIB = 32
 
 
 class Worker:
@@ -60,6 +64,8 @@ class Worker:
         self._last_commit = 0.0
         self._last_work = 0.0
         self._released = True  # nothing to hand back before any work
+        self._released_rss = 0  # RSS in MiB after the last release (0: none yet)
+        self._rss_checked = 0.0
         #: projects this worker knows to be parked as unpriceable (isolation.py); None
         #: until the list has been read (at start, retried while the database is down)
         self.parked: set[str] | None = None
@@ -103,21 +109,36 @@ class Worker:
             consumer.resume(*consumer.paused())
             self._paused = False
 
+    def _release_when_idle(self) -> None:
+        """Hand memory back once an idle spell has lasted `RELEASE_AFTER_IDLE`; during
+        it, again (checked as often) when RSS has grown `REGROWTH_MIB` since."""
+        now = time.monotonic()
+        if now - max(self._last_work, self._rss_checked) < RELEASE_AFTER_IDLE:
+            return
+        before = _rss_mib()
+        if self._released:
+            self._rss_checked = now
+            if not self._released_rss:  # no release yet: RSS now is the baseline
+                self._released_rss = before
+                return
+            if before < self._released_rss + REGROWTH_MIB:
+                return
+        started = time.perf_counter()
+        release_memory()
+        self._released, self._released_rss, self._rss_checked = True, _rss_mib(), now
+        log.info(
+            "idle: memory released, RSS %d -> %d MiB in %.0f ms",
+            before,
+            self._released_rss,
+            (time.perf_counter() - started) * 1000,
+        )
+
     async def _work_once(self, stop: asyncio.Event) -> None:
         if self.parked is None and not await self._retry_parked(stop):
             return
         batch = self.scheduler.next_batch()
         if batch is None:
-            if not self._released and time.monotonic() - self._last_work >= RELEASE_AFTER_IDLE:
-                before, started = _rss_mib(), time.perf_counter()
-                release_memory()
-                self._released = True
-                log.info(
-                    "idle: memory released, RSS %d -> %d MiB in %.0f ms",
-                    before,
-                    _rss_mib(),
-                    (time.perf_counter() - started) * 1000,
-                )
+            self._release_when_idle()
             return
         self._last_work, self._released = time.monotonic(), False
         try:

@@ -79,3 +79,38 @@ async def test_the_worker_releases_memory_once_per_idle_spell(
     await asyncio.sleep(0.06)
     await w._work_once(stop)
     assert released == [1, 1]
+
+
+async def test_an_idle_worker_releases_again_when_memory_grows_without_its_work(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Reads served by the same process (an `as_of` replay) grow the heap while the
+    worker idles: memory goes back once RSS has grown `REGROWTH_MIB` since."""
+    released: list[int] = []
+    rss = [300]
+    monkeypatch.setattr(worker_module, "release_memory", lambda: released.append(1))
+    monkeypatch.setattr(worker_module, "_rss_mib", lambda: rss[0])
+    monkeypatch.setattr(worker_module, "RELEASE_AFTER_IDLE", 0.05)
+    w = worker_module.Worker(
+        Settings(),
+        engine=None,  # type: ignore[arg-type]
+        advancer=_Advancer(),  # type: ignore[arg-type]
+        parking=_NothingParked(),  # type: ignore[arg-type]
+    )
+    stop = asyncio.Event()
+
+    async def idle_spell() -> None:
+        await asyncio.sleep(0.06)
+        await w._work_once(stop)
+
+    await idle_spell()  # the baseline, taken before any work
+    rss[0] = 300 + worker_module.REGROWTH_MIB - 1
+    await idle_spell()
+    assert released == []  # grown, but less than the threshold
+    rss[0] = 300 + worker_module.REGROWTH_MIB
+    await w._work_once(stop)
+    assert released == []  # checked at most once per RELEASE_AFTER_IDLE
+    await idle_spell()
+    assert released == [1]
+    await idle_spell()
+    assert released == [1]  # nothing grew since

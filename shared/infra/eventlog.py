@@ -13,7 +13,7 @@ from typing import Any, cast
 from shared.events import HoursLogged, RecordedEvent, encode_stored_envelope
 from shared.events.codec import decode_data, decode_logged
 from shared.events.envelope import HoursLoggedAt
-from shared.events.trusted import logged_hours
+from shared.events.trusted import LoggedHours, logged_hours
 
 _COLUMNS = (
     "position, event_id, stream, version, type, schema_version, data::text, recorded_at, actor"
@@ -131,12 +131,13 @@ async def read_for_projects(
 
 #: The envelope's other fields of an `HoursLogged` event at the current schema are not
 #: read: nothing a replay does with one needs them, and reading them (a uuid, a
-#: timestamp) was a third of the read (docs/decisions.md, "Replay reads").
+#: timestamp) was a third of the read (docs/decisions.md, "A replay reads `HoursLogged` bare").
 _HISTORY_COLUMNS = (
-    "position, stream, type, schema_version, data::text,"
-    " CASE WHEN NOT {bare} THEN event_id END, CASE WHEN NOT {bare} THEN version END,"
+    "position, CASE WHEN NOT {bare} THEN event_id END, stream,"
+    " CASE WHEN NOT {bare} THEN version END, type, schema_version, data::text,"
     " CASE WHEN NOT {bare} THEN recorded_at END, CASE WHEN NOT {bare} THEN actor END"
 ).format(bare=f"(type = 'HoursLogged' AND schema_version = {HoursLogged.schema_version})")
+"""`_COLUMNS`, in their order, with NULLs for the columns not read."""
 
 History = list[RecordedEvent | HoursLoggedAt]
 
@@ -145,23 +146,12 @@ def decode_history_row(row: Sequence[Any]) -> RecordedEvent | HoursLoggedAt:
     """A row of `_HISTORY_COLUMNS`: an `HoursLogged` event at the current schema as an
     `HoursLoggedAt` (its fields as the trusted decode gives them, or validated when it
     refuses them), any other as a `RecordedEvent`."""
-    if row[5] is None:  # bare (event_id not read): HoursLogged at the current schema
-        fields = logged_hours(row[4])
+    if row[1] is None:  # bare (event_id not read): HoursLogged at the current schema
+        fields: LoggedHours | HoursLogged | None = logged_hours(row[6])  # (indexed: faster)
         if fields is None:
-            return HoursLoggedAt(
-                row[0], row[1], cast(HoursLogged, decode_data(row[2], row[3], row[4]))
-            )
-        return HoursLoggedAt(row[0], row[1], fields)
-    position, stream, type_, schema_version, data, event_id, version, recorded_at, actor = row
-    return RecordedEvent(
-        position=position,
-        event_id=str(event_id),
-        stream=stream,
-        version=version,
-        recorded_at=recorded_at,
-        actor=actor,
-        data=decode_logged(type_, schema_version, data),
-    )
+            fields = cast(HoursLogged, decode_data(row[4], row[5], row[6]))
+        return HoursLoggedAt(row[0], row[2], fields)
+    return decode_row(row)
 
 
 #: A page of the history of some streams: the events in ($1, $2] of the streams $3, at

@@ -130,7 +130,7 @@ async def rebuild_shard(conn: Any, job: ShardJob) -> tuple[FinanceBook, ShardRes
                         continue
                     apply(event)
                 except Exception as exc:
-                    _fail(book, row[1], row_target(row), failed, exc)
+                    _fail(book, row[2], row_target(row), failed, exc)
             events += len(rows)
             if len(rows) < job.batch:
                 break
@@ -164,9 +164,9 @@ async def rebuild_shard(conn: Any, job: ShardJob) -> tuple[FinanceBook, ShardRes
 def row_target(row: Any) -> str | None:
     """The project a task move (a row of `eventlog.HISTORY_PAGE_SQL`) moves into, else
     None."""
-    if row[2] != "TaskMoved":
+    if row[4] != "TaskMoved":
         return None
-    target = orjson.loads(row[4]).get("to_project_id")
+    target = orjson.loads(row[6]).get("to_project_id")
     return target if isinstance(target, str) else None
 
 

@@ -91,3 +91,30 @@ class AuditLog:
             out.append(done.position)
         self.positions.extend(out)
         return out
+
+
+async def store_raw_event(
+    conn: Any, stream: str, type_: str, schema_version: int, payload: str, recorded_at: datetime
+) -> int:
+    """Append `payload` as it stands, bypassing the ledger's validation (as an older
+    ledger wrote it, or in a form the ledger would not write); its position."""
+    async with conn.transaction():
+        head = int(await conn.fetchval("SELECT position FROM log_head FOR UPDATE"))
+        version = await conn.fetchval(
+            "SELECT coalesce(max(version), 0) + 1 FROM events WHERE stream = $1", stream
+        )
+        await conn.execute(
+            "INSERT INTO events (position, event_id, stream, version, type,"
+            " schema_version, data, recorded_at, actor)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, 'old')",
+            head + 1,
+            uuid.uuid4(),
+            stream,
+            version,
+            type_,
+            schema_version,
+            payload,
+            recorded_at,
+        )
+        await conn.execute("UPDATE log_head SET position = $1", head + 1)
+    return head + 1

@@ -5,13 +5,12 @@ ledger writes (here "1.50" hours and a float) is validated instead, and every re
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
 
 import asyncpg
 import pytest
-from audit_kit import AuditLog
+from audit_kit import AuditLog, store_raw_event
 
 from services.recalc.service_layer import asof
 from services.recalc.service_layer.replay import Replayer
@@ -28,30 +27,12 @@ ODD = (
 )
 
 
-async def store_odd_row(conn: asyncpg.Connection) -> int:
-    async with conn.transaction():
-        head = int(await conn.fetchval("SELECT position FROM log_head FOR UPDATE"))
-        version = await conn.fetchval(
-            "SELECT max(version) + 1 FROM events WHERE stream = 'project-p1'"
-        )
-        await conn.execute(
-            "INSERT INTO events (position, event_id, stream, version, type,"
-            " schema_version, data, recorded_at, actor)"
-            " VALUES ($1, $2, 'project-p1', $3, 'HoursLogged', 1, $4::jsonb, $5, 'old')",
-            head + 1,
-            uuid.uuid4(),
-            version,
-            ODD,
-            datetime(2023, 6, 21, tzinfo=UTC),
-        )
-        await conn.execute("UPDATE log_head SET position = $1", head + 1)
-    return head + 1
-
-
 async def test_hours_read_bare_agree_with_every_reader(audit_log: AuditLog) -> None:
     conn = await asyncpg.connect(plain_dsn(audit_log.url))
     try:
-        position = await store_odd_row(conn)
+        position = await store_raw_event(
+            conn, "project-p1", "HoursLogged", 1, ODD, datetime(2023, 6, 21, tzinfo=UTC)
+        )
         history = await eventlog.read_history(conn, ["p1"], 0, position)
         whole = await eventlog.read_for_projects(conn, ["p1"], 0, position)
         # the same events, in the same order; every HoursLogged bare, the rest whole

@@ -4,14 +4,13 @@ never rewritten."""
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
 
 import asyncpg
 import httpx
 import pytest
-from audit_kit import AuditLog
+from audit_kit import AuditLog, store_raw_event
 from fastapi import FastAPI
 
 from services.ledger.entrypoints.http import LedgerState
@@ -38,23 +37,9 @@ async def store_v1_row(log: AuditLog) -> int:
     """Append a v1 row as an older ledger wrote it (schema_version 1, no `currency`)."""
     conn = await asyncpg.connect(plain_dsn(log.url))
     try:
-        async with conn.transaction():
-            head = int(await conn.fetchval("SELECT position FROM log_head FOR UPDATE"))
-            version = await conn.fetchval(
-                "SELECT max(version) + 1 FROM events WHERE stream = 'project-p1'"
-            )
-            await conn.execute(
-                "INSERT INTO events (position, event_id, stream, version, type,"
-                " schema_version, data, recorded_at, actor)"
-                " VALUES ($1, $2, 'project-p1', $3, 'ExpenseRecorded', 1, $4::jsonb, $5, 'old')",
-                head + 1,
-                uuid.uuid4(),
-                version,
-                V1_PAYLOAD,
-                datetime(2023, 6, 20, tzinfo=UTC),
-            )
-            await conn.execute("UPDATE log_head SET position = $1", head + 1)
-        return head + 1
+        return await store_raw_event(
+            conn, "project-p1", "ExpenseRecorded", 1, V1_PAYLOAD, datetime(2023, 6, 20, tzinfo=UTC)
+        )
     finally:
         await conn.close()
 

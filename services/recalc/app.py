@@ -7,7 +7,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from services.recalc.adapters.reads import ProjectionReader
 from services.recalc.adapters.store import ProjectionStore
 from services.recalc.entrypoints.http import router
+from services.recalc.service_layer.asof import SharedReference
 from services.recalc.worker import Worker, run_worker
 from shared.infra.app import compose_app
 from shared.infra.db import work_engine
@@ -33,6 +34,8 @@ class RecalcState:
     reader: ProjectionReader
     worker: Worker | None = None
     task: asyncio.Task[None] | None = None
+    #: the reference data of every `as_of` read, fed forward on demand
+    reference: SharedReference = field(default_factory=SharedReference)
 
 
 @asynccontextmanager

@@ -62,7 +62,9 @@ async def project_book(request: Request, project_id: str, as_of: int, wait_ms: i
     await wait_for_log(request, as_of, wait_ms)
     async with log_connection(request) as conn:
         with pricing_errors():
-            book = await asof.book_as_of(conn, project_id, as_of)
+            book = await asof.book_as_of(
+                conn, project_id, as_of, reference=request.app.state.recalc.reference
+            )
     if project_id not in book.projects:
         raise not_found("project", project_id, as_of)
     return book
@@ -78,7 +80,9 @@ async def record_as_of(
         book = None
         if project_id is not None:
             with pricing_errors():
-                book = await asof.book_as_of(conn, project_id, as_of)
+                book = await asof.book_as_of(
+                    conn, project_id, as_of, reference=request.app.state.recalc.reference
+                )
     row = None if book is None else asof.record_row(book, record_id)
     if row is None:
         raise not_found("billing record", record_id, as_of)
@@ -100,7 +104,9 @@ async def hour_pricing_history(
     await wait_for_log(request, upto, wait_ms)
     async with log_connection(request) as conn:
         with pricing_errors():
-            pricings = await hour_history(conn, project_id, hour_id, upto)
+            pricings = await hour_history(
+                conn, project_id, hour_id, upto, request.app.state.recalc.reference
+            )
     if not pricings:
         raise not_found("hour entry", hour_id, upto)
     return {

@@ -12,6 +12,7 @@ Rules: docs/rules.md#r1.1; docs/contract.md#as-of.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable
 from typing import Any
 
@@ -64,7 +65,12 @@ async def linked_projects(conn: Any, project_id: str, upto: int) -> set[str]:
 
 async def reference_as_of(conn: Any, upto: int) -> ReferenceData:
     reference = ReferenceData()
-    after = 0
+    await _feed(conn, reference, 0, upto)
+    return reference
+
+
+async def _feed(conn: Any, reference: ReferenceData, after: int, upto: int) -> None:
+    """Apply the reference events in (after, upto] to `reference`, in position order."""
     while True:
         events = await eventlog.read_after(
             conn, after, READ_CHUNK, types=REFERENCE_TYPES, upto=upto
@@ -72,18 +78,51 @@ async def reference_as_of(conn: Any, upto: int) -> ReferenceData:
         for event in events:
             reference.apply(event)
         if len(events) < READ_CHUNK:
-            return reference
+            return
         after = events[-1].position
 
 
+class SharedReference:
+    """One `ReferenceData` for all the `as_of` reads of a process, fed forward as far
+    as the latest position asked for. Every look-up of the pricing core names the
+    position it answers for (R1.2), so reference data fed past N answers as known at
+    N: a read at N needs it fed at least to N, and a read at an earlier position
+    reuses it as it is (the worker relies on the same: its reference runs ahead of the
+    events of a batch). This saves reading the reference data on every read (a
+    position slider asks at many positions)."""
+
+    def __init__(self) -> None:
+        self._reference = ReferenceData()
+        self._fed = 0  # fed with every reference event at or before this position
+        self._lock = asyncio.Lock()
+
+    async def at_least(self, conn: Any, upto: int) -> ReferenceData:
+        if upto > self._fed:
+            async with self._lock:
+                if upto > self._fed:
+                    await _feed(conn, self._reference, self._fed, upto)
+                    self._fed = upto
+        return self._reference
+
+
 async def replay_projects(
-    conn: Any, project_ids: Iterable[str], upto: int, observer: PricingObserver | None = None
+    conn: Any,
+    project_ids: Iterable[str],
+    upto: int,
+    observer: PricingObserver | None = None,
+    reference: SharedReference | None = None,
 ) -> FinanceBook:
     """A book holding `project_ids` as the live projection held them right after `upto`.
     The set must be closed under task moves (see `linked_projects`). The book is quiet
     (nothing to publish: no totals around every event, no outcomes), so its totals are
-    summed once here, where a total pricing cannot carry would fail."""
-    book = FinanceBook(await reference_as_of(conn, upto), quiet=True)
+    summed once here, where a total pricing cannot carry would fail. The reference data
+    comes from `reference` when given, else is read up to `upto`."""
+    known = (
+        await reference_as_of(conn, upto)
+        if reference is None
+        else await reference.at_least(conn, upto)
+    )
+    book = FinanceBook(known, quiet=True)
     book.observer = observer
     ids = sorted(project_ids)
     # An observer is told each event's type: it needs them whole.
@@ -108,10 +147,14 @@ async def replay_projects(
 
 
 async def book_as_of(
-    conn: Any, project_id: str, upto: int, observer: PricingObserver | None = None
+    conn: Any,
+    project_id: str,
+    upto: int,
+    observer: PricingObserver | None = None,
+    reference: SharedReference | None = None,
 ) -> FinanceBook:
     return await replay_projects(
-        conn, await linked_projects(conn, project_id, upto), upto, observer
+        conn, await linked_projects(conn, project_id, upto), upto, observer, reference
     )
 
 

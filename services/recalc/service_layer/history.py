@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from services.recalc.domain.state import HourEntry
-from services.recalc.service_layer.asof import book_as_of
+from services.recalc.service_layer.asof import SharedReference, book_as_of
 
 _KINDS = {"HoursLogged": "logged", "HoursEdited": "edited"}
 
@@ -79,8 +79,14 @@ class HistoryRecorder:
         )
 
 
-async def hour_history(conn: Any, project_id: str, hour_id: str, upto: int) -> list[Pricing]:
+async def hour_history(
+    conn: Any,
+    project_id: str,
+    hour_id: str,
+    upto: int,
+    reference: SharedReference | None = None,
+) -> list[Pricing]:
     """Every pricing of `hour_id` up to `upto`, oldest first ([] if never priced)."""
     recorder = HistoryRecorder(hour_id)
-    await book_as_of(conn, project_id, upto, observer=recorder)
+    await book_as_of(conn, project_id, upto, observer=recorder, reference=reference)
     return recorder.pricings

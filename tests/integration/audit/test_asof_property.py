@@ -45,10 +45,12 @@ async def live_views(conn: Any, reader: ProjectionReader) -> Views:
     return out
 
 
-async def as_of_views(conn: Any, position: int) -> Views:
+async def as_of_views(
+    conn: Any, position: int, reference: asof.SharedReference | None = None
+) -> Views:
     out: Views = {}
     for pid in PROJECTS:
-        book = await asof.book_as_of(conn, pid, position)
+        book = await asof.book_as_of(conn, pid, position, reference=reference)
         if pid in book.projects:
             project = asof.project_row(book, pid, position)
             out[pid] = (
@@ -59,7 +61,8 @@ async def as_of_views(conn: Any, position: int) -> Views:
     for rid in RECORDS:
         owner = await asof.record_project_as_of(conn, rid, position)
         if owner is not None:
-            row = asof.record_row(await asof.book_as_of(conn, owner, position), rid)
+            book = await asof.book_as_of(conn, owner, position, reference=reference)
+            row = asof.record_row(book, rid)
             assert row is not None
             out[rid] = record_body(row, position)
     return out
@@ -88,3 +91,9 @@ async def test_as_of_equals_live_projection_at_every_position(
             conn = await raw(sa_conn)
             for position, live in snapshots.items():
                 assert await as_of_views(conn, position) == live, f"as_of={position}"
+            # the reads' shared reference data: fed forward as positions rise, then
+            # ahead of every N as they fall
+            shared = asof.SharedReference()
+            for position, live in [*snapshots.items(), *reversed(snapshots.items())]:
+                got = await as_of_views(conn, position, shared)
+                assert got == live, f"as_of={position}, shared reference data"

@@ -37,9 +37,9 @@ FETCH_MAX_WAIT_MS = 10
 RETRY_DELAY = 1.0
 #: After this long without work, following some, memory is handed back (runtime.py).
 RELEASE_AFTER_IDLE = 2.0
-#: While idle, memory is released again if RSS has grown this much since the last
+#: While idle, memory is trimmed again if RSS has grown this much since the last
 #: release: the process also serves reads (an `as_of` replay of a big project builds
-#: a few hundred MiB of objects) and they do not count as the worker's work.
+#: about 100 MiB of objects, and its answer's buffers) that are not the worker's work.
 REGROWTH_MIB = 32
 
 
@@ -124,7 +124,10 @@ class Worker:
             if before < self._released_rss + REGROWTH_MIB:
                 return
         started = time.perf_counter()
-        release_memory()
+        # After the worker's own work, collect too: its garbage may be in cycles. What
+        # grew while it idled (reads: acyclic, freed as they end) needs the trim alone,
+        # a few ms; a collection walks the whole heap (300+ ms, stalling the reads).
+        release_memory(collect=not self._released)
         self._released, self._released_rss, self._rss_checked = True, _rss_mib(), now
         log.info(
             "idle: memory released, RSS %d -> %d MiB in %.0f ms",

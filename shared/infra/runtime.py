@@ -57,13 +57,15 @@ def settle_loaded_state() -> None:
     gc.freeze()
 
 
-def release_memory() -> None:
+def release_memory(*, collect: bool = True) -> None:
     """Collect every generation, then hand freed heap pages back to the OS (glibc's
     `malloc_trim`; a no-op elsewhere). With the rare collections above, garbage in
     cycles can outlive a burst of work by minutes, and the allocator keeps the pages
-    it freed: a process that has gone idle after a burst holds its peak. Takes a
-    fraction of a second on a large heap: call it when idle."""
-    gc.collect()
+    it freed: a process that has gone idle after a burst holds its peak. The
+    collection takes a fraction of a second on a large heap (call it when idle);
+    without it (`collect=False`), the trim alone takes a few milliseconds."""
+    if collect:
+        gc.collect()
     trim = _malloc_trim()
     if trim is not None:
         trim(0)

@@ -52,7 +52,7 @@ async def test_the_worker_releases_memory_once_per_idle_spell(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     released: list[int] = []
-    monkeypatch.setattr(worker_module, "release_memory", lambda: released.append(1))
+    monkeypatch.setattr(worker_module, "release_memory", lambda collect: released.append(1))
     monkeypatch.setattr(worker_module, "RELEASE_AFTER_IDLE", 0.05)
     advancer = _Advancer()
     w = worker_module.Worker(
@@ -86,9 +86,9 @@ async def test_an_idle_worker_releases_again_when_memory_grows_without_its_work(
 ) -> None:
     """Reads served by the same process (an `as_of` replay) grow the heap while the
     worker idles: memory goes back once RSS has grown `REGROWTH_MIB` since."""
-    released: list[int] = []
+    released: list[bool] = []
     rss = [300]
-    monkeypatch.setattr(worker_module, "release_memory", lambda: released.append(1))
+    monkeypatch.setattr(worker_module, "release_memory", lambda collect: released.append(collect))
     monkeypatch.setattr(worker_module, "_rss_mib", lambda: rss[0])
     monkeypatch.setattr(worker_module, "RELEASE_AFTER_IDLE", 0.05)
     w = worker_module.Worker(
@@ -111,6 +111,10 @@ async def test_an_idle_worker_releases_again_when_memory_grows_without_its_work(
     await w._work_once(stop)
     assert released == []  # checked at most once per RELEASE_AFTER_IDLE
     await idle_spell()
-    assert released == [1]
+    assert released == [False]  # the trim alone: reads leave no cycles to collect
     await idle_spell()
-    assert released == [1]  # nothing grew since
+    assert released == [False]  # nothing grew since
+    w.scheduler.add("tp", 0, Notice(5, ("p1",), False))
+    await w._work_once(stop)
+    await idle_spell()
+    assert released == [False, True]  # after the worker's own work: collect too

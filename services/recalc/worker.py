@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import time
 from typing import Any
 
@@ -22,7 +21,7 @@ from services.recalc.service_layer.advance import Advancer
 from services.recalc.service_layer.isolation import Isolated, advance_isolating, describe
 from services.recalc.service_layer.scheduler import Batch, Notice, Scheduler, parse_notice
 from shared.infra.dberrors import is_transient
-from shared.infra.runtime import release_memory, wait_event
+from shared.infra.runtime import release_memory, rss_mib, wait_event
 from shared.infra.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -115,7 +114,7 @@ class Worker:
         now = time.monotonic()
         if now - max(self._last_work, self._rss_checked) < RELEASE_AFTER_IDLE:
             return
-        before = _rss_mib()
+        before = rss_mib()
         if self._released:
             self._rss_checked = now
             if not self._released_rss:  # no release yet: RSS now is the baseline
@@ -128,7 +127,7 @@ class Worker:
         # grew while it idled (reads: acyclic, freed as they end) needs the trim alone,
         # a few ms; a collection walks the whole heap (300+ ms, stalling the reads).
         release_memory(collect=not self._released)
-        self._released, self._released_rss, self._rss_checked = True, _rss_mib(), now
+        self._released, self._released_rss, self._rss_checked = True, rss_mib(), now
         log.info(
             "idle: memory released, RSS %d -> %d MiB in %.0f ms",
             before,
@@ -227,15 +226,6 @@ class Worker:
             await consumer.commit(ready)
         except Exception:  # a rebalance: the next owner re-reads, harmlessly
             log.warning("offset commit failed; messages will be redelivered", exc_info=True)
-
-
-def _rss_mib() -> int:
-    """This process's resident memory (Linux; 0 elsewhere)."""
-    try:
-        with open("/proc/self/statm") as f:
-            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") // 2**20
-    except (OSError, ValueError, IndexError):
-        return 0
 
 
 def _notice(value: bytes | None) -> Notice:

@@ -14,6 +14,8 @@ import time
 from collections.abc import Awaitable
 from typing import Any, TypeVar
 
+import psutil
+
 T = TypeVar("T")
 
 #: Tally's processes allocate many small, long-lived objects (decoded events, hour
@@ -55,6 +57,11 @@ def settle_loaded_state() -> None:
     an app run without the `tally` command, as in tests). Idempotent."""
     tune_gc()
     gc.freeze()
+
+
+def rss_mib() -> int:
+    """This process's resident memory in MiB."""
+    return int(psutil.Process().memory_info().rss) >> 20
 
 
 def release_memory(*, collect: bool = True) -> None:

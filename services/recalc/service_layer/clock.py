@@ -6,6 +6,8 @@ from __future__ import annotations
 import logging
 import time
 
+from shared.infra.runtime import rss_mib
+
 log = logging.getLogger("services.recalc.service_layer.advance")
 
 #: a transaction slower than this logs its phases (`Settings.slow_transaction_seconds`)
@@ -36,4 +38,4 @@ class PhaseClock:
         if total < self._slow:
             return
         phases = " ".join([*(f"{k} {v * 1000:.0f}" for k, v in self._phases.items()), *self._notes])
-        log.log(LEVEL, "%s: %.0f ms (%s)", what, total * 1000, phases)
+        log.log(LEVEL, "%s: %.0f ms (%s); RSS %d MiB", what, total * 1000, phases, rss_mib())

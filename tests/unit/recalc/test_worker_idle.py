@@ -89,7 +89,7 @@ async def test_an_idle_worker_releases_again_when_memory_grows_without_its_work(
     released: list[bool] = []
     rss = [300]
     monkeypatch.setattr(worker_module, "release_memory", lambda collect: released.append(collect))
-    monkeypatch.setattr(worker_module, "_rss_mib", lambda: rss[0])
+    monkeypatch.setattr(worker_module, "rss_mib", lambda: rss[0])
     monkeypatch.setattr(worker_module, "RELEASE_AFTER_IDLE", 0.05)
     w = worker_module.Worker(
         Settings(),

@@ -51,8 +51,9 @@ DEFAULT_CACHE_WEIGHT = 200_000
 #: projects loaded from the projection by one transaction (see `advance`)
 MAX_COLD = 32
 #: events applied by one transaction: a project far behind (a catch-up) is advanced in
-#: steps; one transaction of 90k events held about 300 MiB more at its peak
-MAX_EVENTS = 20_000
+#: steps; one transaction of 90k events held about 300 MiB more at its peak, and with
+#: 20k a catch-up peaked at 434 MiB, with 10k at 368 MiB (docs/decisions.md)
+MAX_EVENTS = 10_000
 
 
 #: held shared by every advance, exclusive by `tally replay --swap`

@@ -141,5 +141,14 @@ def test_billed_record_refuses_every_change() -> None:  # R7.3
 def test_hour_that_became_ineligible_stays_on_its_record() -> None:  # R10.10
     m = with_items()
     ok(m, add_items(hour_ids=["H1"]))
+    task = m.tasks["T"]  # H1's task
+    assert task.on_records == 1
     ok(m, ev("HoursEdited", hour_id="H1", counts_as_revenue=False))
+    assert m.hours["H1"].record == "B"  # the edit does not take it off
     ok(m, add_items(hour_ids=["H1"]))  # still on it: a no-op, not a refusal
+    assert m.hours["H1"].record == "B"
+    assert task.on_records == 1  # counted once, not again by the no-op
+    # it leaves the record like any item, and then may not come back
+    ok(m, ev("BillingRecordItemsRemoved", billing_record_id="B", hour_ids=["H1"]))
+    assert m.hours["H1"].record is None and task.on_records == 0
+    assert refused(m, add_items(hour_ids=["H1"])).code == "item_not_eligible"

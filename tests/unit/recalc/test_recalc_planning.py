@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta, timezone
 
+import pytest
 from recalc_log import D, Log, period, rates
 
 from shared.events import (
@@ -73,8 +74,8 @@ def test_per_day_rates_over_working_days_rounded_once() -> None:  # R5.4, R3.3
     assert task.planned_cost == D("10.01")
 
 
-def test_weekend_only_range_uses_calendar_days() -> None:  # R10.6
-    log = _log()
+def _rates_from_sunday(log: Log) -> None:
+    """U costs 10 an hour up to Saturday 2023-06-24, 20 from Sunday 2023-06-25."""
     log(
         rates(
             "user",
@@ -84,47 +85,37 @@ def test_weekend_only_range_uses_calendar_days() -> None:  # R10.6
             user_id="U",
         )
     )
-    task = _task(
-        log,
-        planned_hours=D(2),
-        planned_start=date(2023, 6, 24),
-        planned_completion=date(2023, 6, 25),
-        assignments=(Assignment(user_id="U"),),
-    )
-    assert task.planned_cost == D("30.00")
 
 
-def test_one_date_only_is_that_day() -> None:  # R10.6
+@pytest.mark.parametrize(
+    ("start", "completion", "cost"),
+    [
+        # a weekend-only range: its calendar days, 1 h each at 10 and 20
+        (date(2023, 6, 24), date(2023, 6, 25), "30.00"),
+        # one date only: that day, 2 h at 20
+        (None, date(2023, 7, 1), "40.00"),
+        (date(2023, 7, 1), None, "40.00"),
+    ],
+    ids=["weekend-only-range", "completion-only", "start-only"],
+)
+def test_ranges_without_working_days(
+    start: date | None, completion: date | None, cost: str
+) -> None:  # R10.6
     log = _log()
-    log(
-        rates(
-            "user",
-            "cost",
-            period("10", end="2023-06-24"),
-            period("20", start="2023-06-25"),
-            user_id="U",
-        )
-    )
+    _rates_from_sunday(log)
     task = _task(
         log,
         planned_hours=D(2),
-        planned_completion=date(2023, 7, 1),
+        planned_start=start,
+        planned_completion=completion,
         assignments=(Assignment(user_id="U"),),
     )
-    assert task.planned_cost == D("40.00")
+    assert task.planned_cost == D(cost)
 
 
 def test_no_dates_uses_project_start_else_today() -> None:  # R5.4, R1.5, R10.2
     log = _log()
-    log(
-        rates(
-            "user",
-            "cost",
-            period("10", end="2023-06-24"),
-            period("20", start="2023-06-25"),
-            user_id="U",
-        )
-    )
+    _rates_from_sunday(log)
     # recorded at 23:30 at UTC-2 is 2023-06-25 in UTC: "today" is the UTC date.
     late = datetime(2023, 6, 24, 23, 30, tzinfo=timezone(timedelta(hours=-2)))
     log(

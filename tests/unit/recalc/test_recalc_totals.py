@@ -49,17 +49,13 @@ def _hour(log: Log, hour_id: str, task_id: str, hours: str) -> None:
     )
 
 
+def _task(log: Log, task_id: str, **kw: object) -> None:
+    log(TaskCreated.model_validate({"task_id": task_id, "project_id": "P", "name": task_id, **kw}))
+
+
 def test_fixed_revenue_realised_when_complete() -> None:  # R5.5, R10.8
     log = _log()
-    log(
-        TaskCreated(
-            task_id="F",
-            project_id="P",
-            name="F",
-            revenue_type="fixed_revenue",
-            revenue_amount=D(500),
-        )
-    )
+    _task(log, "F", revenue_type="fixed_revenue", revenue_amount=D(500))
     _hour(log, "h", "F", "2")
     assert (log.totals()["planned_revenue"], log.totals()["actual_revenue"]) == (D(500), D(0))
     log(TaskStatusChanged(task_id="F", status="complete"))
@@ -72,16 +68,13 @@ def test_fixed_revenue_realised_when_complete() -> None:  # R5.5, R10.8
 
 def test_plus_fixed_adds_the_amount() -> None:  # R5.5
     log = _log()
-    log(
-        TaskCreated(
-            task_id="T",
-            project_id="P",
-            name="T",
-            revenue_type="user_hourly_plus_fixed",
-            revenue_amount=D(100),
-            planned_hours=D(3),
-            assignments=(Assignment(user_id="U"),),
-        )
+    _task(
+        log,
+        "T",
+        revenue_type="user_hourly_plus_fixed",
+        revenue_amount=D(100),
+        planned_hours=D(3),
+        assignments=(Assignment(user_id="U"),),
     )
     _hour(log, "h", "T", "2")
     assert (log.task("T").planned_revenue, log.task("T").actual_revenue) == (D(130), D(20))
@@ -91,16 +84,13 @@ def test_plus_fixed_adds_the_amount() -> None:  # R5.5
 
 def test_cap_applies_to_planned_and_actual_each() -> None:  # R5.5, R10.8
     log = _log()
-    log(
-        TaskCreated(
-            task_id="T",
-            project_id="P",
-            name="T",
-            revenue_type="user_hourly_cap",
-            revenue_amount=D(25),
-            planned_hours=D(3),
-            assignments=(Assignment(user_id="U"),),
-        )
+    _task(
+        log,
+        "T",
+        revenue_type="user_hourly_cap",
+        revenue_amount=D(25),
+        planned_hours=D(3),
+        assignments=(Assignment(user_id="U"),),
     )
     _hour(log, "h", "T", "2")
     assert (log.task("T").planned_revenue, log.task("T").actual_revenue) == (D(25), D(20))
@@ -112,15 +102,7 @@ def test_cap_applies_to_planned_and_actual_each() -> None:  # R5.5, R10.8
 
 def test_project_totals() -> None:  # R8, R10.8, R10.11
     log = _log(budget=D("1000.005"), fixed_cost=D(100), fixed_revenue=D(300))
-    log(
-        TaskCreated(
-            task_id="T",
-            project_id="P",
-            name="T",
-            planned_hours=D(5),
-            assignments=(Assignment(user_id="U"),),
-        )
-    )
+    _task(log, "T", planned_hours=D(5), assignments=(Assignment(user_id="U"),))
     _hour(log, "h", "T", "3")
     log(
         HoursLogged(
@@ -152,7 +134,7 @@ def test_project_totals() -> None:  # R8, R10.8, R10.11
 
 def test_lines_can_be_edited_and_deleted() -> None:  # R8
     log = _log()
-    log(TaskCreated(task_id="T", project_id="P", name="T"))
+    _task(log, "T")
     _hour(log, "h", "T", "3")
     log(HoursEdited(hour_id="h", counts_as_revenue=False))
     assert (log.totals()["actual_revenue"], log.totals()["actual_labor_cost"]) == (D(0), D(12))
@@ -166,15 +148,7 @@ def test_lines_can_be_edited_and_deleted() -> None:  # R8
 
 def test_record_amounts_are_live() -> None:  # R7.2, R10.10
     log = _log()
-    log(
-        TaskCreated(
-            task_id="T",
-            project_id="P",
-            name="T",
-            revenue_type="user_hourly_cap",
-            revenue_amount=D(5),
-        )
-    )
+    _task(log, "T", revenue_type="user_hourly_cap", revenue_amount=D(5))
     _hour(log, "h", "T", "2")
     log(
         ExpenseRecorded(
@@ -202,15 +176,7 @@ def test_record_amounts_are_live() -> None:  # R7.2, R10.10
 
 def test_restore_rebuilds_the_same_sums() -> None:  # R8
     log = _log(fixed_revenue=D(3))
-    log(
-        TaskCreated(
-            task_id="T",
-            project_id="P",
-            name="T",
-            planned_hours=D(1),
-            assignments=(Assignment(user_id="U"),),
-        )
-    )
+    _task(log, "T", planned_hours=D(1), assignments=(Assignment(user_id="U"),))
     _hour(log, "h", "T", "3")
     log(
         ExpenseRecorded(

@@ -40,6 +40,7 @@ RELEASE_AFTER_IDLE = 2.0
 #: release: the process also serves reads (an `as_of` replay of a big project builds
 #: about 100 MiB of objects, and its answer's buffers) that are not the worker's work.
 REGROWTH_MIB = 32
+REGROWTH_CHECK = 0.5
 
 
 class Worker:
@@ -109,19 +110,24 @@ class Worker:
             self._paused = False
 
     def _release_when_idle(self) -> None:
-        """Hand memory back once an idle spell has lasted `RELEASE_AFTER_IDLE`; during
-        it, again (checked as often) when RSS has grown `REGROWTH_MIB` since."""
+        """Hand memory back once an idle spell has lasted `RELEASE_AFTER_IDLE`; then,
+        while idle, trim again whenever RSS has grown `REGROWTH_MIB` since (checked
+        every `REGROWTH_CHECK` seconds: a check reads RSS, a trim takes a few ms)."""
         now = time.monotonic()
-        if now - max(self._last_work, self._rss_checked) < RELEASE_AFTER_IDLE:
-            return
-        before = rss_mib()
         if self._released:
+            if now - self._rss_checked < REGROWTH_CHECK:
+                return
             self._rss_checked = now
+            before = rss_mib()
             if not self._released_rss:  # no release yet: RSS now is the baseline
                 self._released_rss = before
                 return
             if before < self._released_rss + REGROWTH_MIB:
                 return
+        elif now - self._last_work < RELEASE_AFTER_IDLE:
+            return
+        else:
+            before = rss_mib()
         started = time.perf_counter()
         # After the worker's own work, collect too: its garbage may be in cycles. What
         # grew while it idled (reads: acyclic, freed as they end) needs the trim alone,

@@ -91,6 +91,7 @@ async def test_an_idle_worker_releases_again_when_memory_grows_without_its_work(
     monkeypatch.setattr(worker_module, "release_memory", lambda collect: released.append(collect))
     monkeypatch.setattr(worker_module, "rss_mib", lambda: rss[0])
     monkeypatch.setattr(worker_module, "RELEASE_AFTER_IDLE", 0.05)
+    monkeypatch.setattr(worker_module, "REGROWTH_CHECK", 0.05)
     w = worker_module.Worker(
         Settings(),
         engine=None,  # type: ignore[arg-type]
@@ -109,7 +110,7 @@ async def test_an_idle_worker_releases_again_when_memory_grows_without_its_work(
     assert released == []  # grown, but less than the threshold
     rss[0] = 300 + worker_module.REGROWTH_MIB
     await w._work_once(stop)
-    assert released == []  # checked at most once per RELEASE_AFTER_IDLE
+    assert released == []  # checked at most once per REGROWTH_CHECK
     await idle_spell()
     assert released == [False]  # the trim alone: reads leave no cycles to collect
     await idle_spell()

@@ -81,41 +81,43 @@ async def test_the_worker_releases_memory_once_per_idle_spell(
     assert released == [1, 1]
 
 
-async def test_an_idle_worker_releases_again_when_memory_grows_without_its_work(
+def test_an_idle_worker_releases_again_when_memory_grows_without_its_work(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Reads served by the same process (an `as_of` replay) grow the heap while the
-    worker idles: memory goes back once RSS has grown `REGROWTH_MIB` since."""
+    worker idles: memory goes back once RSS has grown `REGROWTH_MIB` since. Driven by
+    a clock of its own, so that a slow machine cannot change what it sees."""
     released: list[bool] = []
     rss = [300]
+    now = [1000.0]
     monkeypatch.setattr(worker_module, "release_memory", lambda collect: released.append(collect))
     monkeypatch.setattr(worker_module, "rss_mib", lambda: rss[0])
-    monkeypatch.setattr(worker_module, "RELEASE_AFTER_IDLE", 0.05)
-    monkeypatch.setattr(worker_module, "REGROWTH_CHECK", 0.05)
+    monkeypatch.setattr(worker_module.time, "monotonic", lambda: now[0])
     w = worker_module.Worker(
         Settings(),
         engine=None,  # type: ignore[arg-type]
         advancer=_Advancer(),  # type: ignore[arg-type]
         parking=_NothingParked(),  # type: ignore[arg-type]
     )
-    stop = asyncio.Event()
+    check = worker_module.REGROWTH_CHECK
 
-    async def idle_spell() -> None:
-        await asyncio.sleep(0.06)
-        await w._work_once(stop)
+    def idle(seconds: float) -> None:
+        now[0] += seconds
+        w._release_when_idle()
 
-    await idle_spell()  # the baseline, taken before any work
+    idle(check)  # the baseline, taken before any work
     rss[0] = 300 + worker_module.REGROWTH_MIB - 1
-    await idle_spell()
+    idle(check)
     assert released == []  # grown, but less than the threshold
     rss[0] = 300 + worker_module.REGROWTH_MIB
-    await w._work_once(stop)
+    idle(check / 2)
     assert released == []  # checked at most once per REGROWTH_CHECK
-    await idle_spell()
+    idle(check / 2)
     assert released == [False]  # the trim alone: reads leave no cycles to collect
-    await idle_spell()
+    idle(check)
     assert released == [False]  # nothing grew since
-    w.scheduler.add("tp", 0, Notice(5, ("p1",), False))
-    await w._work_once(stop)
-    await idle_spell()
+    w._last_work, w._released = now[0], False  # the worker worked
+    idle(worker_module.RELEASE_AFTER_IDLE / 2)
+    assert released == [False]  # not idle long enough yet
+    idle(worker_module.RELEASE_AFTER_IDLE / 2)
     assert released == [False, True]  # after the worker's own work: collect too

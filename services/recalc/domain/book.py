@@ -62,6 +62,7 @@ from shared.events import (
     TaskUpdated,
     project_of_stream,
 )
+from shared.events.trusted import LoggedHours
 
 Handler = Callable[[Step, ProjectState, Any], None]
 
@@ -192,14 +193,14 @@ class FinanceBook:
                 self._new_pricer(project_id)
                 if kind is TaskMoved:
                     self._new_pricer(data.to_project_id)  # type: ignore[attr-defined]
-            elif self.observer is None and (kind is HoursLogged or kind is HoursEdited):
+            elif self.observer is None and kind is HoursLogged:
+                self._log_quietly(project_id, event.position, data)  # type: ignore[arg-type]
+                return []
+            elif self.observer is None and kind is HoursEdited:
                 state = self.projects.get(project_id)
                 if state is not None:
                     pricer = self._pricer(project_id, state, event.position)
-                    if kind is HoursLogged:
-                        items.log_hour(pricer, state, data, event.position)  # type: ignore[arg-type]
-                    else:
-                        items.edit_hour(pricer, state, data, event.position)  # type: ignore[arg-type]
+                    items.edit_hour(pricer, state, data, event.position)  # type: ignore[arg-type]
                 return []
         step = Step(
             event=event,
@@ -236,10 +237,14 @@ class FinanceBook:
         if not self.quiet or self.observer is not None:
             raise ValueError("a bare HoursLogged event is for a quiet book without observer")
         project_id = project_of_stream(event.stream)
-        state = self.projects.get(project_id) if project_id is not None else None
+        if project_id is not None:
+            self._log_quietly(project_id, event.position, event.data)
+
+    def _log_quietly(self, project_id: str, position: int, data: HoursLogged | LoggedHours) -> None:
+        """A quiet book's `HoursLogged`: priced by the project's kept pricer."""
+        state = self.projects.get(project_id)
         if state is not None:
-            pricer = self._pricer(state.info.project_id, state, event.position)
-            items.log_hour(pricer, state, event.data, event.position)
+            items.log_hour(self._pricer(project_id, state, position), state, data, position)
 
     def apply_stored(self, event: RecordedEvent | HoursLoggedAt) -> list[EventData]:
         """`apply`, or `log_hours` for a bare event."""

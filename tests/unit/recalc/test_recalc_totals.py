@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 
 from recalc_log import D, Log, rates
 
@@ -53,6 +54,18 @@ def _task(log: Log, task_id: str, **kw: object) -> None:
     log(TaskCreated.model_validate({"task_id": task_id, "project_id": "P", "name": task_id, **kw}))
 
 
+def _hourly_task(log: Log, revenue_type: str, amount: Decimal) -> None:
+    """Task T: 3 planned hours of U (billing 10), with `revenue_type` and `amount`."""
+    _task(
+        log,
+        "T",
+        revenue_type=revenue_type,
+        revenue_amount=amount,
+        planned_hours=D(3),
+        assignments=(Assignment(user_id="U"),),
+    )
+
+
 def test_fixed_revenue_realised_when_complete() -> None:  # R5.5, R10.8
     log = _log()
     _task(log, "F", revenue_type="fixed_revenue", revenue_amount=D(500))
@@ -68,14 +81,7 @@ def test_fixed_revenue_realised_when_complete() -> None:  # R5.5, R10.8
 
 def test_plus_fixed_adds_the_amount() -> None:  # R5.5
     log = _log()
-    _task(
-        log,
-        "T",
-        revenue_type="user_hourly_plus_fixed",
-        revenue_amount=D(100),
-        planned_hours=D(3),
-        assignments=(Assignment(user_id="U"),),
-    )
+    _hourly_task(log, "user_hourly_plus_fixed", D(100))
     _hour(log, "h", "T", "2")
     assert (log.task("T").planned_revenue, log.task("T").actual_revenue) == (D(130), D(20))
     log(TaskStatusChanged(task_id="T", status="complete"))
@@ -84,14 +90,7 @@ def test_plus_fixed_adds_the_amount() -> None:  # R5.5
 
 def test_cap_applies_to_planned_and_actual_each() -> None:  # R5.5, R10.8
     log = _log()
-    _task(
-        log,
-        "T",
-        revenue_type="user_hourly_cap",
-        revenue_amount=D(25),
-        planned_hours=D(3),
-        assignments=(Assignment(user_id="U"),),
-    )
+    _hourly_task(log, "user_hourly_cap", D(25))
     _hour(log, "h", "T", "2")
     assert (log.task("T").planned_revenue, log.task("T").actual_revenue) == (D(25), D(20))
     _hour(log, "h2", "T", "2")

@@ -13,7 +13,7 @@ from services.ledger.domain.entities import (
     RecordState,
 )
 from services.ledger.domain.errors import RuleViolation
-from services.ledger.domain.write_model import WriteModel, duplicate, handles
+from services.ledger.domain.ledger_state import LedgerState, duplicate
 from shared.events import (
     BillingRecordCreated,
     BillingRecordItemsAdded,
@@ -24,8 +24,7 @@ from shared.events import (
 )
 
 
-@handles(BillingRecordCreated)
-def record_created(m: WriteModel, e: BillingRecordCreated) -> str:
+def record_created(m: LedgerState, e: BillingRecordCreated) -> str:
     if e.billing_record_id in m.records:
         raise duplicate("billing record", e.billing_record_id, "data.billing_record_id")
     m.project(e.project_id, "data.project_id")
@@ -33,7 +32,7 @@ def record_created(m: WriteModel, e: BillingRecordCreated) -> str:
     return f"project-{e.project_id}"
 
 
-def _unbilled(m: WriteModel, record_id: str) -> RecordState:
+def _unbilled(m: LedgerState, record_id: str) -> RecordState:
     record = m.record(record_id, "data.billing_record_id")
     if record.billed:
         raise RuleViolation(
@@ -44,13 +43,11 @@ def _unbilled(m: WriteModel, record_id: str) -> RecordState:
     return record
 
 
-@handles(BillingRecordUpdated)
-def record_updated(m: WriteModel, e: BillingRecordUpdated) -> str:
+def record_updated(m: LedgerState, e: BillingRecordUpdated) -> str:
     return f"project-{_unbilled(m, e.billing_record_id).project}"
 
 
-@handles(BillingRecordStatusChanged)
-def record_status_changed(m: WriteModel, e: BillingRecordStatusChanged) -> str:
+def record_status_changed(m: LedgerState, e: BillingRecordStatusChanged) -> str:
     record = m.record(e.billing_record_id, "data.billing_record_id")
     m.journal.set_attr(record, "billed", e.status == "billed")
     return f"project-{record.project}"
@@ -81,8 +78,7 @@ def _not_eligible(what: str, why: str, field: str) -> RuleViolation:
     return _refuse("item_not_eligible", f"{what} cannot be billed: {why} (R7.1)", field)
 
 
-@handles(BillingRecordItemsAdded)
-def items_added(m: WriteModel, e: BillingRecordItemsAdded) -> str:
+def items_added(m: LedgerState, e: BillingRecordItemsAdded) -> str:
     rid = e.billing_record_id
     record = _unbilled(m, rid)
     j = m.journal
@@ -131,7 +127,7 @@ def _not_in_record(what: str, record_id: str, field: str) -> RuleViolation:
 
 
 def _take_off(
-    m: WriteModel, rid: str, line: HourState | ExpenseState, what: str, field: str
+    m: LedgerState, rid: str, line: HourState | ExpenseState, what: str, field: str
 ) -> None:
     """An hour entry or an expense leaves record `rid`; its task holds one item fewer."""
     if line.record != rid:
@@ -143,8 +139,7 @@ def _take_off(
         j.set_attr(task, "on_records", task.on_records - 1)
 
 
-@handles(BillingRecordItemsRemoved)
-def items_removed(m: WriteModel, e: BillingRecordItemsRemoved) -> str:
+def items_removed(m: LedgerState, e: BillingRecordItemsRemoved) -> str:
     rid = e.billing_record_id
     record = _unbilled(m, rid)
     j = m.journal
@@ -163,8 +158,7 @@ def items_removed(m: WriteModel, e: BillingRecordItemsRemoved) -> str:
     return f"project-{record.project}"
 
 
-@handles(FinancesRecalculationRequested)
-def recalculation_requested(m: WriteModel, e: FinancesRecalculationRequested) -> str:
+def recalculation_requested(m: LedgerState, e: FinancesRecalculationRequested) -> str:
     # the ledger stores one event per project (see domain.recalc_split)
     for i, project_id in enumerate(e.project_ids):
         m.project(project_id, f"data.project_ids[{i}]")

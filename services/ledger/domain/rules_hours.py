@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from services.ledger.domain.entities import ExpenseState, HourState
 from services.ledger.domain.errors import RuleViolation
-from services.ledger.domain.write_model import WriteModel, duplicate, handles
+from services.ledger.domain.ledger_state import LedgerState, duplicate
 from shared.events import (
     ExpenseDeleted,
     ExpenseRecorded,
@@ -18,8 +18,7 @@ from shared.events import (
 )
 
 
-@handles(HoursLogged)
-def hours_logged(m: WriteModel, e: HoursLogged) -> str:
+def hours_logged(m: LedgerState, e: HoursLogged) -> str:
     if e.hour_id in m.hours or e.hour_id in m.deleted_hours:
         raise duplicate("hour entry", e.hour_id, "data.hour_id")
     m.need_user(e.owner_id, "data.owner_id")
@@ -35,12 +34,11 @@ def hours_logged(m: WriteModel, e: HoursLogged) -> str:
     return f"project-{project}"
 
 
-def _billed_record(m: WriteModel, record_id: str | None) -> bool:
+def _billed_record(m: LedgerState, record_id: str | None) -> bool:
     return record_id is not None and m.records[record_id].billed
 
 
-@handles(HoursEdited)
-def hours_edited(m: WriteModel, e: HoursEdited) -> str:
+def hours_edited(m: LedgerState, e: HoursEdited) -> str:
     hour = m.hour(e.hour_id, "data.hour_id")
     if _billed_record(m, hour.record):
         raise RuleViolation(
@@ -54,8 +52,7 @@ def hours_edited(m: WriteModel, e: HoursEdited) -> str:
     return f"project-{m.hour_project(hour)}"
 
 
-@handles(HoursDeleted)
-def hours_deleted(m: WriteModel, e: HoursDeleted) -> str:
+def hours_deleted(m: LedgerState, e: HoursDeleted) -> str:
     hour = m.hour(e.hour_id, "data.hour_id")
     if hour.record is not None:
         raise RuleViolation(
@@ -70,7 +67,7 @@ def hours_deleted(m: WriteModel, e: HoursDeleted) -> str:
     return f"project-{project}"
 
 
-def _check_expense_task(m: WriteModel, task_id: str | None, project_id: str) -> None:
+def _check_expense_task(m: LedgerState, task_id: str | None, project_id: str) -> None:
     if task_id is None:
         return
     task = m.task(task_id, "data.task_id")
@@ -82,8 +79,7 @@ def _check_expense_task(m: WriteModel, task_id: str | None, project_id: str) -> 
         )
 
 
-@handles(ExpenseRecorded)
-def expense_recorded(m: WriteModel, e: ExpenseRecorded) -> str:
+def expense_recorded(m: LedgerState, e: ExpenseRecorded) -> str:
     if e.expense_id in m.expenses or e.expense_id in m.deleted_expenses:
         raise duplicate("expense", e.expense_id, "data.expense_id")
     m.project(e.project_id, "data.project_id")
@@ -94,8 +90,7 @@ def expense_recorded(m: WriteModel, e: ExpenseRecorded) -> str:
     return f"project-{e.project_id}"
 
 
-@handles(ExpenseUpdated)
-def expense_updated(m: WriteModel, e: ExpenseUpdated) -> str:
+def expense_updated(m: LedgerState, e: ExpenseUpdated) -> str:
     expense = m.expense(e.expense_id, "data.expense_id")
     if _billed_record(m, expense.record):
         raise RuleViolation(
@@ -125,8 +120,7 @@ def expense_updated(m: WriteModel, e: ExpenseUpdated) -> str:
     return f"project-{project}"
 
 
-@handles(ExpenseDeleted)
-def expense_deleted(m: WriteModel, e: ExpenseDeleted) -> str:
+def expense_deleted(m: LedgerState, e: ExpenseDeleted) -> str:
     expense = m.expense(e.expense_id, "data.expense_id")
     if expense.record is not None:
         raise RuleViolation(

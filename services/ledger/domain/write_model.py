@@ -13,60 +13,78 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
-from services.ledger.domain.entities import (
-    ExpenseState,
-    HourState,
-    ProjectState,
-    RecordState,
-    TaskState,
-)
+from services.ledger.domain import rules_billing, rules_hours, rules_projects, rules_reference
 from services.ledger.domain.errors import RuleViolation
-from services.ledger.domain.journal import Journal
-from shared.events import EventData, RecordedEvent
+from services.ledger.domain.ledger_state import LedgerState
+from shared.events import (
+    BillingRecordCreated,
+    BillingRecordItemsAdded,
+    BillingRecordItemsRemoved,
+    BillingRecordStatusChanged,
+    BillingRecordUpdated,
+    CompanyDefined,
+    EventData,
+    ExpenseDeleted,
+    ExpenseRecorded,
+    ExpenseUpdated,
+    FinancesRecalculationRequested,
+    HoursDeleted,
+    HoursEdited,
+    HoursLogged,
+    JobRoleDefined,
+    ProjectCreated,
+    ProjectStatusChanged,
+    ProjectUpdated,
+    RatesSet,
+    RecordedEvent,
+    TaskCreated,
+    TaskMoved,
+    TaskStatusChanged,
+    TaskUpdated,
+    UserDefined,
+    UserRolesChanged,
+)
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[["WriteModel", Any], str]
-HANDLERS: dict[str, Handler] = {}
+#: a rule: checks one event against the state (raises RuleViolation), applies it, and
+#: names the stream it belongs to
+Handler = Callable[[LedgerState, Any], str]
+
+#: every event type the ledger accepts, and its rule (the recalc service's book has
+#: the same explicit style: `services/recalc/domain/book.py`)
+HANDLERS: dict[type[EventData], Handler] = {
+    JobRoleDefined: rules_reference.role_defined,
+    UserDefined: rules_reference.user_defined,
+    UserRolesChanged: rules_reference.user_roles_changed,
+    CompanyDefined: rules_reference.company_defined,
+    RatesSet: rules_reference.rates_set,
+    ProjectCreated: rules_projects.project_created,
+    ProjectUpdated: rules_projects.project_updated,
+    ProjectStatusChanged: rules_projects.project_status_changed,
+    TaskCreated: rules_projects.task_created,
+    TaskUpdated: rules_projects.task_updated,
+    TaskStatusChanged: rules_projects.task_status_changed,
+    TaskMoved: rules_projects.task_moved,
+    HoursLogged: rules_hours.hours_logged,
+    HoursEdited: rules_hours.hours_edited,
+    HoursDeleted: rules_hours.hours_deleted,
+    ExpenseRecorded: rules_hours.expense_recorded,
+    ExpenseUpdated: rules_hours.expense_updated,
+    ExpenseDeleted: rules_hours.expense_deleted,
+    BillingRecordCreated: rules_billing.record_created,
+    BillingRecordUpdated: rules_billing.record_updated,
+    BillingRecordStatusChanged: rules_billing.record_status_changed,
+    BillingRecordItemsAdded: rules_billing.items_added,
+    BillingRecordItemsRemoved: rules_billing.items_removed,
+    FinancesRecalculationRequested: rules_billing.recalculation_requested,
+}
 
 
-def handles(event_type: type[EventData]) -> Callable[[Handler], Handler]:
-    def wrap(fn: Handler) -> Handler:
-        HANDLERS[event_type.__name__] = fn
-        return fn
-
-    return wrap
-
-
-_T = TypeVar("_T")
-
-
-def _known(table: dict[str, _T], key: str, kind: str, what: str, field: str) -> _T:
-    """The entity `key` of `table`, or the refusal `unknown_<kind>` naming `field`."""
-    found = table.get(key)
-    if found is None:
-        raise RuleViolation(f"unknown_{kind}", f"no {what} {key!r}", field)
-    return found
-
-
-class WriteModel:
-    def __init__(self) -> None:
-        self.position = 0
-        self.versions: dict[str, int] = {}
-        self.roles: set[str] = set()
-        self.users: set[str] = set()
-        self.companies: set[str] = set()
-        self.projects: dict[str, ProjectState] = {}
-        self.tasks: dict[str, TaskState] = {}
-        self.hours: dict[str, HourState] = {}
-        self.expenses: dict[str, ExpenseState] = {}
-        self.records: dict[str, RecordState] = {}
-        # ids are never reused, even after a delete (R9)
-        self.deleted_hours: set[str] = set()
-        self.deleted_expenses: set[str] = set()
-        self.journal = Journal()
+class WriteModel(LedgerState):
+    """The state, with batches that can be taken back, and the rule of each event."""
 
     # -- batches ---------------------------------------------------------------------
 
@@ -90,7 +108,7 @@ class WriteModel:
 
     def decide(self, data: EventData) -> tuple[str, int]:
         """Validate and apply one new event; its (stream, version). Raises RuleViolation."""
-        handler = HANDLERS.get(data.event_type)
+        handler = HANDLERS.get(type(data))
         if handler is None:
             raise RuleViolation("unknown_event_type", f"{data.event_type} is not accepted", "type")
         stream = handler(self, data)
@@ -102,7 +120,7 @@ class WriteModel:
         """Apply an event already in the log (committed: never journaled, never refused)."""
         if event.position != self.position + 1:
             raise ValueError(f"log gap: model at {self.position}, next is {event.position}")
-        handler = HANDLERS.get(event.type)
+        handler = HANDLERS.get(type(event.data))
         if handler is not None:
             try:
                 handler(self, event.data)
@@ -112,50 +130,6 @@ class WriteModel:
         self.versions[event.stream] = event.version
         self.position = event.position
 
-    # -- lookups shared by the rules -------------------------------------------------
-
-    def project(self, project_id: str, field: str) -> ProjectState:
-        return _known(self.projects, project_id, "project", "project", field)
-
-    def task(self, task_id: str, field: str) -> TaskState:
-        return _known(self.tasks, task_id, "task", "task", field)
-
-    def hour(self, hour_id: str, field: str) -> HourState:
-        return _known(self.hours, hour_id, "hour", "hour entry", field)
-
-    def expense(self, expense_id: str, field: str) -> ExpenseState:
-        return _known(self.expenses, expense_id, "expense", "expense", field)
-
-    def record(self, record_id: str, field: str) -> RecordState:
-        return _known(self.records, record_id, "billing_record", "billing record", field)
-
-    def need_role(self, role_id: str | None, field: str) -> None:
-        if role_id is not None and role_id not in self.roles:
-            raise RuleViolation("unknown_role", f"no job role {role_id!r}", field)
-
-    def need_user(self, user_id: str | None, field: str) -> None:
-        if user_id is not None and user_id not in self.users:
-            raise RuleViolation("unknown_user", f"no user {user_id!r}", field)
-
-    def need_company(self, company_id: str | None, field: str) -> None:
-        if company_id is not None and company_id not in self.companies:
-            raise RuleViolation("unknown_company", f"no company {company_id!r}", field)
-
-    def hour_project(self, hour: HourState) -> str:
-        if hour.task is not None:
-            return self.tasks[hour.task].project
-        assert hour.project is not None
-        return hour.project
-
-    def expense_project(self, expense: ExpenseState) -> str:
-        if expense.task is not None:
-            return self.tasks[expense.task].project
-        return expense.project
-
-
-def duplicate(kind: str, entity_id: str, field: str) -> RuleViolation:
-    return RuleViolation("duplicate_id", f"{kind} {entity_id!r} already exists", field)
-
 
 def build_model(events: list[RecordedEvent]) -> WriteModel:
     """A model at the end of `events` (tests and tools)."""
@@ -163,23 +137,3 @@ def build_model(events: list[RecordedEvent]) -> WriteModel:
     for event in events:
         model.apply_recorded(event)
     return model
-
-
-# Register every rule module's handlers (they import `handles` from here).
-from services.ledger.domain import (  # noqa: E402
-    rules_billing,
-    rules_hours,
-    rules_projects,
-    rules_reference,
-)
-
-__all__ = [
-    "HANDLERS",
-    "RuleViolation",
-    "WriteModel",
-    "build_model",
-    "rules_billing",
-    "rules_hours",
-    "rules_projects",
-    "rules_reference",
-]

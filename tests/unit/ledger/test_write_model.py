@@ -119,3 +119,14 @@ def test_rollback_after_marks_restores_the_whole_group() -> None:
     m.decide(ev("TaskMoved", task_id="T", to_project_id="Q"))
     m.rollback()
     assert snapshot(m) == before
+
+
+def test_every_event_type_the_ledger_takes_has_its_rule() -> None:
+    """The dispatch is one explicit dict (no registration by import): an event type
+    added to the contract without a rule is caught here, not by a client's 400."""
+    from services.ledger.domain.write_model import HANDLERS
+    from shared.events.base import EVENT_TYPES
+
+    outputs = {"FinancesRecalculated", "ProjectFinancesChanged"}  # the finance topic's
+    assert {t.__name__ for t in HANDLERS} == set(EVENT_TYPES) - outputs
+    assert all(EVENT_TYPES[t.__name__] is t for t in HANDLERS)

@@ -169,7 +169,8 @@ async def _topics(_app: FastAPI, settings: Settings, _engine: AsyncEngine) -> As
 
 @contextlib.asynccontextmanager
 async def _relays(_app: FastAPI, settings: Settings, _engine: AsyncEngine) -> AsyncIterator[None]:
-    from shared.infra.outbox import relays_for, run_relays
+    from services.relay.bootstrap import relays_for
+    from services.relay.service_layer.relay import run_relays
 
     relays = asyncio.create_task(run_relays(relays_for(settings)), name="relays")
     try:

@@ -159,7 +159,8 @@ def relay(args: argparse.Namespace) -> int:
     would interleave their sends, and per-key order would no longer hold."""
     settings = Settings()
     setup_logging(settings)
-    from shared.infra.outbox import relays_for, run_relays
+    from services.relay.bootstrap import relays_for
+    from services.relay.service_layer.relay import run_relays
 
     relays = relays_for(settings)
 

@@ -11,7 +11,7 @@ Tansu quirks these helpers work around (checked against Tansu 0.x):
   send) auto-creates it with the broker's default partition count, so existence is
   checked with `list_topics()`, which names no topic;
 - a partition's reported end offset is the base offset of its last record batch + 1,
-  not the offset of its last record + 1 (see `shared.infra.outbox` for how the relay
+  not the offset of its last record + 1 (see `services.relay.service_layer.relay` for how the relay
   copes).
 """
 

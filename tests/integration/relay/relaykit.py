@@ -14,10 +14,10 @@ from typing import Any
 import asyncpg
 import orjson
 
+from services.relay.service_layer.relay import OutboxRelay
 from shared.events import EventData, JobRoleDefined, ProjectCreated, encode_data
 from shared.infra.db import plain_dsn
 from shared.infra.kafka import make_consumer
-from shared.infra.outbox import OutboxRelay
 
 
 def sample_events(count: int, keys: int) -> list[tuple[str, EventData]]:

@@ -19,11 +19,13 @@ from relaykit import (
     wait_until,
 )
 
+from services.relay.adapters.sources import FinanceSource, LedgerSource
+from services.relay.domain.broker_marker import BrokerMarker
+from services.relay.service_layer.ports import OutboxSource
+from services.relay.service_layer.relay import OutboxRelay
 from shared.events import decode_envelope, stream_key
 from shared.infra.db import plain_dsn
 from shared.infra.embedded import EmbeddedBroker
-from shared.infra.outbox import FinanceSource, LedgerSource, OutboxRelay, OutboxSource
-from shared.infra.outbox_marker import BrokerMarker
 
 pytestmark = pytest.mark.integration
 

@@ -1,7 +1,7 @@
 """Outbox relays: publish a gap-free, commit-ordered table to a Kafka topic.
 
-One relay class, two sources: the ledger's log (`events` -> `tally.ledger.v1`) and
-the recalc service's finance outbox (`finance_outbox` -> `tally.finance.v1`).
+One relay class; its sources are in `services/relay/adapters/sources.py` (the
+ledger's log and the finance outbox), wired by `services/relay/bootstrap.py`.
 
 Delivery is at least once, in cursor order per key. A relay reads a chunk after what
 it has sent, produces it and awaits every delivery; it stores its cursor after that,
@@ -19,14 +19,12 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Sequence
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 import asyncpg
-import orjson
 
-from shared.events import stream_key
-from shared.infra import eventlog
+from services.relay.domain.broker_marker import BrokerMarker, Delivery
+from services.relay.service_layer.ports import OutboxMessage, OutboxSource
 from shared.infra.db import plain_dsn
 from shared.infra.kafka import (
     end_offsets,
@@ -35,9 +33,7 @@ from shared.infra.kafka import (
     partition_count,
     recreate_topic,
 )
-from shared.infra.outbox_marker import BrokerMarker, Delivery
 from shared.infra.runtime import wait_event, within
-from shared.infra.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -47,81 +43,6 @@ CHUNK_SIZE = 1000
 #: storing after every chunk cost one more round trip per chunk, a third of the
 #: relay's work when events come one by one.
 STORE_EVERY = 0.2
-
-
-@dataclass(frozen=True, slots=True)
-class OutboxMessage:
-    cursor: int
-    key: bytes
-    value: bytes
-    headers: tuple[tuple[str, bytes], ...]
-
-
-class OutboxSource(Protocol):
-    """A table the relay publishes: `name` is its `relay_offsets` row, `channel` the
-    NOTIFY channel its writers signal on every commit."""
-
-    @property
-    def name(self) -> str: ...
-    @property
-    def topic(self) -> str: ...
-    @property
-    def channel(self) -> str: ...
-
-    async def read_after(self, conn: Any, after: int, limit: int) -> list[OutboxMessage]: ...
-
-
-@dataclass(frozen=True, slots=True)
-class LedgerSource:
-    topic: str
-    name: str = "ledger"
-    channel: str = "tally_log"
-
-    async def read_after(self, conn: Any, after: int, limit: int) -> list[OutboxMessage]:
-        return [
-            OutboxMessage(
-                cursor=position,
-                key=stream_key(stream).encode(),
-                value=value,
-                headers=(("schema", header),),
-            )
-            for position, stream, value, header in await eventlog.read_envelopes_after(
-                conn, after, limit
-            )
-        ]
-
-
-@dataclass(frozen=True, slots=True)
-class FinanceSource:
-    topic: str
-    name: str = "finance"
-    channel: str = "tally_finance"
-
-    async def read_after(self, conn: Any, after: int, limit: int) -> list[OutboxMessage]:
-        rows = await conn.fetch(
-            "SELECT seq, project_id, position, type, schema_version, payload::text"
-            " FROM finance_outbox WHERE seq > $1 ORDER BY seq LIMIT $2",
-            after,
-            limit,
-        )
-        return [
-            OutboxMessage(
-                cursor=seq,
-                key=project_id.encode(),
-                value=orjson.dumps(
-                    {
-                        "seq": seq,
-                        "type": type_,
-                        "schema_version": version,
-                        "project_id": project_id,
-                        "position": position,
-                        "data": orjson.Fragment(payload),
-                    }
-                ),
-                headers=(("schema", f"{type_}/v{version}".encode()),),
-            )
-            for seq, project_id, position, type_, version, payload in rows
-        ]
 
 
 class OutboxRelay:
@@ -309,20 +230,6 @@ async def _quietly(what: str, cleanup: Awaitable[None], seconds: float) -> None:
         await within(seconds, cleanup)
     except Exception as exc:
         log.warning("relay %s failed: %s: %s", what, type(exc).__name__, exc)
-
-
-def relays_for(settings: Settings) -> list[OutboxRelay]:
-    """The two relays of a Tally installation, from its settings."""
-    database_url = settings.require_database_url()
-    bootstrap = settings.require_kafka_bootstrap()
-    sources: list[OutboxSource] = [
-        LedgerSource(settings.ledger_topic),
-        FinanceSource(settings.finance_topic),
-    ]
-    return [
-        OutboxRelay(s, database_url, bootstrap, partitions=settings.topic_partitions)
-        for s in sources
-    ]
 
 
 async def run_relays(relays: Sequence[OutboxRelay]) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shared.infra.outbox_marker import BrokerMarker
+from services.relay.domain.broker_marker import BrokerMarker
 
 
 def test_a_chunk_records_first_and_last_offset_per_partition() -> None:

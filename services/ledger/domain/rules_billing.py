@@ -13,7 +13,7 @@ from services.ledger.domain.entities import (
     RecordState,
 )
 from services.ledger.domain.errors import RuleViolation
-from services.ledger.domain.ledger_state import LedgerState, duplicate
+from services.ledger.domain.write_state import WriteState, duplicate
 from shared.events import (
     BillingRecordCreated,
     BillingRecordItemsAdded,
@@ -24,7 +24,7 @@ from shared.events import (
 )
 
 
-def record_created(m: LedgerState, e: BillingRecordCreated) -> str:
+def record_created(m: WriteState, e: BillingRecordCreated) -> str:
     if e.billing_record_id in m.records:
         raise duplicate("billing record", e.billing_record_id, "data.billing_record_id")
     m.project(e.project_id, "data.project_id")
@@ -32,7 +32,7 @@ def record_created(m: LedgerState, e: BillingRecordCreated) -> str:
     return f"project-{e.project_id}"
 
 
-def _unbilled(m: LedgerState, record_id: str) -> RecordState:
+def _unbilled(m: WriteState, record_id: str) -> RecordState:
     record = m.record(record_id, "data.billing_record_id")
     if record.billed:
         raise RuleViolation(
@@ -43,11 +43,11 @@ def _unbilled(m: LedgerState, record_id: str) -> RecordState:
     return record
 
 
-def record_updated(m: LedgerState, e: BillingRecordUpdated) -> str:
+def record_updated(m: WriteState, e: BillingRecordUpdated) -> str:
     return f"project-{_unbilled(m, e.billing_record_id).project}"
 
 
-def record_status_changed(m: LedgerState, e: BillingRecordStatusChanged) -> str:
+def record_status_changed(m: WriteState, e: BillingRecordStatusChanged) -> str:
     record = m.record(e.billing_record_id, "data.billing_record_id")
     m.journal.set_attr(record, "billed", e.status == "billed")
     return f"project-{record.project}"
@@ -78,7 +78,7 @@ def _not_eligible(what: str, why: str, field: str) -> RuleViolation:
     return _refuse("item_not_eligible", f"{what} cannot be billed: {why} (R7.1)", field)
 
 
-def items_added(m: LedgerState, e: BillingRecordItemsAdded) -> str:
+def items_added(m: WriteState, e: BillingRecordItemsAdded) -> str:
     rid = e.billing_record_id
     record = _unbilled(m, rid)
     j = m.journal
@@ -127,7 +127,7 @@ def _not_in_record(what: str, record_id: str, field: str) -> RuleViolation:
 
 
 def _take_off(
-    m: LedgerState, rid: str, line: HourState | ExpenseState, what: str, field: str
+    m: WriteState, rid: str, line: HourState | ExpenseState, what: str, field: str
 ) -> None:
     """An hour entry or an expense leaves record `rid`; its task holds one item fewer."""
     if line.record != rid:
@@ -139,7 +139,7 @@ def _take_off(
         j.set_attr(task, "on_records", task.on_records - 1)
 
 
-def items_removed(m: LedgerState, e: BillingRecordItemsRemoved) -> str:
+def items_removed(m: WriteState, e: BillingRecordItemsRemoved) -> str:
     rid = e.billing_record_id
     record = _unbilled(m, rid)
     j = m.journal
@@ -158,7 +158,7 @@ def items_removed(m: LedgerState, e: BillingRecordItemsRemoved) -> str:
     return f"project-{record.project}"
 
 
-def recalculation_requested(m: LedgerState, e: FinancesRecalculationRequested) -> str:
+def recalculation_requested(m: WriteState, e: FinancesRecalculationRequested) -> str:
     # the ledger stores one event per project (see domain.recalc_split)
     for i, project_id in enumerate(e.project_ids):
         m.project(project_id, f"data.project_ids[{i}]")

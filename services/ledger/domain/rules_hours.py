@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from services.ledger.domain.entities import ExpenseState, HourState
 from services.ledger.domain.errors import RuleViolation
-from services.ledger.domain.ledger_state import LedgerState, duplicate
+from services.ledger.domain.write_state import WriteState, duplicate
 from shared.events import (
     ExpenseDeleted,
     ExpenseRecorded,
@@ -18,7 +18,7 @@ from shared.events import (
 )
 
 
-def hours_logged(m: LedgerState, e: HoursLogged) -> str:
+def hours_logged(m: WriteState, e: HoursLogged) -> str:
     if e.hour_id in m.hours or e.hour_id in m.deleted_hours:
         raise duplicate("hour entry", e.hour_id, "data.hour_id")
     m.need_user(e.owner_id, "data.owner_id")
@@ -34,11 +34,11 @@ def hours_logged(m: LedgerState, e: HoursLogged) -> str:
     return f"project-{project}"
 
 
-def _billed_record(m: LedgerState, record_id: str | None) -> bool:
+def _billed_record(m: WriteState, record_id: str | None) -> bool:
     return record_id is not None and m.records[record_id].billed
 
 
-def hours_edited(m: LedgerState, e: HoursEdited) -> str:
+def hours_edited(m: WriteState, e: HoursEdited) -> str:
     hour = m.hour(e.hour_id, "data.hour_id")
     if _billed_record(m, hour.record):
         raise RuleViolation(
@@ -52,7 +52,7 @@ def hours_edited(m: LedgerState, e: HoursEdited) -> str:
     return f"project-{m.hour_project(hour)}"
 
 
-def hours_deleted(m: LedgerState, e: HoursDeleted) -> str:
+def hours_deleted(m: WriteState, e: HoursDeleted) -> str:
     hour = m.hour(e.hour_id, "data.hour_id")
     if hour.record is not None:
         raise RuleViolation(
@@ -67,7 +67,7 @@ def hours_deleted(m: LedgerState, e: HoursDeleted) -> str:
     return f"project-{project}"
 
 
-def _check_expense_task(m: LedgerState, task_id: str | None, project_id: str) -> None:
+def _check_expense_task(m: WriteState, task_id: str | None, project_id: str) -> None:
     if task_id is None:
         return
     task = m.task(task_id, "data.task_id")
@@ -79,7 +79,7 @@ def _check_expense_task(m: LedgerState, task_id: str | None, project_id: str) ->
         )
 
 
-def expense_recorded(m: LedgerState, e: ExpenseRecorded) -> str:
+def expense_recorded(m: WriteState, e: ExpenseRecorded) -> str:
     if e.expense_id in m.expenses or e.expense_id in m.deleted_expenses:
         raise duplicate("expense", e.expense_id, "data.expense_id")
     m.project(e.project_id, "data.project_id")
@@ -90,7 +90,7 @@ def expense_recorded(m: LedgerState, e: ExpenseRecorded) -> str:
     return f"project-{e.project_id}"
 
 
-def expense_updated(m: LedgerState, e: ExpenseUpdated) -> str:
+def expense_updated(m: WriteState, e: ExpenseUpdated) -> str:
     expense = m.expense(e.expense_id, "data.expense_id")
     if _billed_record(m, expense.record):
         raise RuleViolation(
@@ -120,7 +120,7 @@ def expense_updated(m: LedgerState, e: ExpenseUpdated) -> str:
     return f"project-{project}"
 
 
-def expense_deleted(m: LedgerState, e: ExpenseDeleted) -> str:
+def expense_deleted(m: WriteState, e: ExpenseDeleted) -> str:
     expense = m.expense(e.expense_id, "data.expense_id")
     if expense.record is not None:
         raise RuleViolation(

@@ -9,7 +9,7 @@ from datetime import date
 
 from services.ledger.domain.entities import ProjectState, TaskState
 from services.ledger.domain.errors import RuleViolation
-from services.ledger.domain.ledger_state import LedgerState, duplicate
+from services.ledger.domain.write_state import WriteState, duplicate
 from shared.events import (
     Assignment,
     ProjectCreated,
@@ -31,13 +31,13 @@ def check_dates(start: date | None, completion: date | None, what: str) -> None:
         )
 
 
-def _check_assignments(m: LedgerState, assignments: tuple[Assignment, ...]) -> None:
+def _check_assignments(m: WriteState, assignments: tuple[Assignment, ...]) -> None:
     for i, a in enumerate(assignments):
         m.need_user(a.user_id, f"data.assignments[{i}].user_id")
         m.need_role(a.role_id, f"data.assignments[{i}].role_id")
 
 
-def project_created(m: LedgerState, e: ProjectCreated) -> str:
+def project_created(m: WriteState, e: ProjectCreated) -> str:
     if e.project_id in m.projects:
         raise duplicate("project", e.project_id, "data.project_id")
     m.need_company(e.company_id, "data.company_id")
@@ -48,7 +48,7 @@ def project_created(m: LedgerState, e: ProjectCreated) -> str:
     return f"project-{e.project_id}"
 
 
-def project_updated(m: LedgerState, e: ProjectUpdated) -> str:
+def project_updated(m: WriteState, e: ProjectUpdated) -> str:
     project = m.project(e.project_id, "data.project_id")
     sent = e.provided()
     if "company_id" in sent:
@@ -64,12 +64,12 @@ def project_updated(m: LedgerState, e: ProjectUpdated) -> str:
     return f"project-{e.project_id}"
 
 
-def project_status_changed(m: LedgerState, e: ProjectStatusChanged) -> str:
+def project_status_changed(m: WriteState, e: ProjectStatusChanged) -> str:
     m.project(e.project_id, "data.project_id")
     return f"project-{e.project_id}"
 
 
-def task_created(m: LedgerState, e: TaskCreated) -> str:
+def task_created(m: WriteState, e: TaskCreated) -> str:
     if e.task_id in m.tasks:
         raise duplicate("task", e.task_id, "data.task_id")
     m.project(e.project_id, "data.project_id")
@@ -82,7 +82,7 @@ def task_created(m: LedgerState, e: TaskCreated) -> str:
     return f"project-{e.project_id}"
 
 
-def task_updated(m: LedgerState, e: TaskUpdated) -> str:
+def task_updated(m: WriteState, e: TaskUpdated) -> str:
     task = m.task(e.task_id, "data.task_id")
     sent = e.provided()
     if e.assignments is not None:
@@ -114,11 +114,11 @@ def _task_locked(task_id: str, record_id: str, field: str) -> RuleViolation:
     )
 
 
-def task_status_changed(m: LedgerState, e: TaskStatusChanged) -> str:
+def task_status_changed(m: WriteState, e: TaskStatusChanged) -> str:
     return f"project-{m.task(e.task_id, 'data.task_id').project}"
 
 
-def task_moved(m: LedgerState, e: TaskMoved) -> str:
+def task_moved(m: WriteState, e: TaskMoved) -> str:
     task = m.task(e.task_id, "data.task_id")
     m.project(e.to_project_id, "data.to_project_id")
     source = task.project

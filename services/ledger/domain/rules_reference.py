@@ -9,7 +9,7 @@ import itertools
 from datetime import date
 
 from services.ledger.domain.errors import RuleViolation
-from services.ledger.domain.ledger_state import LedgerState, duplicate
+from services.ledger.domain.write_state import WriteState, duplicate
 from shared.events import (
     CompanyDefined,
     JobRoleDefined,
@@ -20,20 +20,20 @@ from shared.events import (
 )
 
 
-def role_defined(m: LedgerState, e: JobRoleDefined) -> str:
+def role_defined(m: WriteState, e: JobRoleDefined) -> str:
     if e.role_id in m.roles:
         raise duplicate("job role", e.role_id, "data.role_id")
     m.journal.add(m.roles, e.role_id)
     return f"role-{e.role_id}"
 
 
-def _check_roles(m: LedgerState, primary: str | None, others: tuple[str, ...]) -> None:
+def _check_roles(m: WriteState, primary: str | None, others: tuple[str, ...]) -> None:
     m.need_role(primary, "data.primary_role_id")
     for i, role_id in enumerate(others):
         m.need_role(role_id, f"data.other_role_ids[{i}]")
 
 
-def user_defined(m: LedgerState, e: UserDefined) -> str:
+def user_defined(m: WriteState, e: UserDefined) -> str:
     if e.user_id in m.users:
         raise duplicate("user", e.user_id, "data.user_id")
     _check_roles(m, e.primary_role_id, e.other_role_ids)
@@ -41,20 +41,20 @@ def user_defined(m: LedgerState, e: UserDefined) -> str:
     return f"user-{e.user_id}"
 
 
-def user_roles_changed(m: LedgerState, e: UserRolesChanged) -> str:
+def user_roles_changed(m: WriteState, e: UserRolesChanged) -> str:
     m.need_user(e.user_id, "data.user_id")
     _check_roles(m, e.primary_role_id, e.other_role_ids)
     return f"user-{e.user_id}"
 
 
-def company_defined(m: LedgerState, e: CompanyDefined) -> str:
+def company_defined(m: WriteState, e: CompanyDefined) -> str:
     if e.company_id in m.companies:
         raise duplicate("company", e.company_id, "data.company_id")
     m.journal.add(m.companies, e.company_id)
     return f"company-{e.company_id}"
 
 
-def rates_set(m: LedgerState, e: RatesSet) -> str:
+def rates_set(m: WriteState, e: RatesSet) -> str:
     if e.rate_type == "cost" and e.level in ("company_role", "project_role"):
         raise RuleViolation(
             "cost_rates_not_allowed",

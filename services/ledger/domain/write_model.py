@@ -17,7 +17,7 @@ from typing import Any
 
 from services.ledger.domain import rules_billing, rules_hours, rules_projects, rules_reference
 from services.ledger.domain.errors import RuleViolation
-from services.ledger.domain.ledger_state import LedgerState
+from services.ledger.domain.write_state import WriteState
 from shared.events import (
     BillingRecordCreated,
     BillingRecordItemsAdded,
@@ -51,7 +51,7 @@ log = logging.getLogger(__name__)
 
 #: a rule: checks one event against the state (raises RuleViolation), applies it, and
 #: names the stream it belongs to
-Handler = Callable[[LedgerState, Any], str]
+Handler = Callable[[WriteState, Any], str]
 
 #: every event type the ledger accepts, and its rule (the recalc service's book has
 #: the same explicit style: `services/recalc/domain/book.py`)
@@ -83,7 +83,7 @@ HANDLERS: dict[type[EventData], Handler] = {
 }
 
 
-class WriteModel(LedgerState):
+class WriteModel(WriteState):
     """The state, with batches that can be taken back, and the rule of each event."""
 
     # -- batches ---------------------------------------------------------------------

@@ -30,7 +30,7 @@ def _known(table: dict[str, _T], key: str, kind: str, what: str, field: str) -> 
     return found
 
 
-class LedgerState:
+class WriteState:
     def __init__(self) -> None:
         self.position = 0
         self.versions: dict[str, int] = {}

@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.ledger.adapters.event_store import EventStore
+from services.ledger.bootstrap import group_commit
 from services.ledger.entrypoints.http import LedgerState, router
 from shared.infra.app import compose_app
 from shared.infra.dberrors import is_database_unavailable
@@ -28,20 +28,22 @@ async def ledger_lifespan(
     """Put the ledger's state on `app.state.ledger`, its write model caught up with the
     log. A database that is down at start-up is not fatal: every append catches the
     model up under the log lock anyway, and answers 503 until the database is back."""
-    store = EventStore(engine)
+    writer = group_commit(engine)
     try:
-        await store.load()
-        log.info("ledger write model at position %d", store.model.position)
+        await writer.load()
+        log.info("ledger write model at position %d", writer.model.position)
     except Exception as exc:
         if not is_database_unavailable(exc):
             raise
         log.warning("database unreachable at start-up; the write model loads on first append")
     settle_loaded_state()
-    app.state.ledger = LedgerState(store=store, max_body_bytes=settings.max_body_bytes)
+    app.state.ledger = LedgerState(
+        writer=writer, engine=engine, max_body_bytes=settings.max_body_bytes
+    )
     try:
         yield
     finally:
-        await store.close()
+        await writer.close()
 
 
 def create_app(settings: Settings) -> FastAPI:

@@ -300,7 +300,7 @@ async def test_the_revocation_cache_reloads_at_most_every_refresh_seconds(
 async def test_a_20_mb_unauthenticated_post_is_refused_without_reading_the_body() -> None:
     app = create_ledger_app(Settings(database_url=NOWHERE, token_secret=SECRET))
     # what the lifespan would put there; a request past the token check reads the body
-    app.state.ledger = LedgerState(store=None, max_body_bytes=3 * 2**20)  # type: ignore[arg-type]
+    app.state.ledger = LedgerState(writer=None, engine=None, max_body_bytes=3 * 2**20)  # type: ignore[arg-type]
     app.state.revoked_tokens = None  # no database here: revocation has its own test
     consumed: list[int] = []
 

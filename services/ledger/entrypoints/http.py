@@ -15,8 +15,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.ledger.adapters.event_store import Appended, EventStore, Pending
+from services.ledger.domain.appends import Appended, Pending
 from services.ledger.domain.errors import RuleViolation
 from services.ledger.domain.recalc_split import split_recalculation
 from services.ledger.entrypoints.parsing import (
@@ -25,6 +26,7 @@ from services.ledger.entrypoints.parsing import (
     read_json,
     schema_error,
 )
+from services.ledger.service_layer.group_commit import GroupCommit
 from shared.events import FinancesRecalculationRequested, envelope_dict
 from shared.events.types import Id, RecalcScope
 from shared.infra.auth import Principal
@@ -50,7 +52,8 @@ router = APIRouter(tags=["ledger"])
 class LedgerState:
     """Everything the ledger's routes need; lives at `app.state.ledger`."""
 
-    store: EventStore
+    writer: GroupCommit
+    engine: AsyncEngine  # reads of the log (`GET /v1/events`)
     max_body_bytes: int
 
 
@@ -78,7 +81,7 @@ def _refused(exc: RuleViolation) -> ApiError:
 
 async def _append(state: LedgerState, batch: list[Pending], who: Principal) -> list[Appended]:
     async with append_errors():
-        return await state.store.append(batch, who.subject)
+        return await state.writer.append(batch, who.subject)
 
 
 #: A token that may append at least one kind of event (`parsing.scope_for` checks
@@ -112,8 +115,7 @@ async def get_events(
     type: EventTypeName = None,
 ) -> Any:
     """The log in position order, for audits and for catching up."""
-    store = _state(request).store
-    async with store.engine.connect() as conn:
+    async with _state(request).engine.connect() as conn:
         events = await read_after(
             await raw(conn), after, limit, stream=stream, types=[type] if type else None
         )

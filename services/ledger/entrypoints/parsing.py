@@ -16,7 +16,7 @@ import orjson
 from fastapi import Request
 from pydantic import ValidationError
 
-from services.ledger.adapters.event_store import Pending
+from services.ledger.domain.appends import Pending
 from services.ledger.domain.recalc_split import split_recalculation
 from shared.events import EVENT_TYPES, FinancesRecalculationRequested
 from shared.events.types import QUOTE_CHARS, quote, shorten

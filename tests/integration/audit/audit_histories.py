@@ -1,6 +1,6 @@
 """Random valid histories for the as-of property test: a small organisation, 1–3
 projects, and a mix of every kind of event. Validity is the ledger's business: the
-test appends through its `EventStore` and drops what R9 refuses."""
+test appends through its `GroupCommit` and drops what R9 refuses."""
 
 from __future__ import annotations
 

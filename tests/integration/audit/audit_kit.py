@@ -13,8 +13,10 @@ from audit_histories import PROJECTS, parsed
 from hypothesis import HealthCheck, settings
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.ledger.adapters.event_store import EventStore, Pending
+from services.ledger.bootstrap import group_commit
+from services.ledger.domain.appends import Pending
 from services.ledger.domain.errors import RuleViolation
+from services.ledger.service_layer.group_commit import GroupCommit
 from services.recalc.service_layer.advance import Advancer
 from shared.infra.db import create_engine
 
@@ -28,10 +30,10 @@ HISTORY_SETTINGS = settings(
 
 
 @contextlib.asynccontextmanager
-async def history_log(pg_server: Any) -> AsyncIterator[tuple[AsyncEngine, EventStore]]:
+async def history_log(pg_server: Any) -> AsyncIterator[tuple[AsyncEngine, GroupCommit]]:
     """A fresh database, its engine and a ledger on it, for one example."""
     engine = create_engine(await pg_server.new_database(), pool_size=2)
-    ledger = EventStore(engine)
+    ledger = group_commit(engine)
     try:
         yield engine, ledger
     finally:
@@ -39,7 +41,7 @@ async def history_log(pg_server: Any) -> AsyncIterator[tuple[AsyncEngine, EventS
         await engine.dispose()
 
 
-async def append_if_valid(ledger: EventStore, data: Any, now: datetime) -> int | None:
+async def append_if_valid(ledger: GroupCommit, data: Any, now: datetime) -> int | None:
     """Append one event; None when the ledger refuses it (R9): not part of a valid
     history."""
     try:
@@ -78,7 +80,7 @@ STORY: list[tuple[str, dict[str, Any]]] = [
 class AuditLog:
     url: str
     engine: AsyncEngine
-    ledger: EventStore
+    ledger: GroupCommit
     advancer: Advancer
     positions: list[int]
 

@@ -8,7 +8,7 @@ import pytest
 from audit_histories import PREAMBLE
 from audit_kit import STORY, AuditLog
 
-from services.ledger.adapters.event_store import EventStore
+from services.ledger.bootstrap import group_commit
 from services.recalc.adapters.store import ProjectionStore
 from services.recalc.service_layer.advance import Advancer
 from shared.infra.db import create_engine
@@ -17,7 +17,9 @@ from shared.infra.db import create_engine
 @pytest.fixture
 async def audit_log(fresh_database_url: str) -> AsyncIterator[AuditLog]:
     engine = create_engine(fresh_database_url, pool_size=4)
-    log = AuditLog(fresh_database_url, engine, EventStore(engine), Advancer(ProjectionStore()), [])
+    log = AuditLog(
+        fresh_database_url, engine, group_commit(engine), Advancer(ProjectionStore()), []
+    )
     try:
         await log.append(PREAMBLE + STORY)
         yield log

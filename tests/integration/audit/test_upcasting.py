@@ -52,7 +52,9 @@ async def test_v1_expense_is_read_as_v2_everywhere(audit_log: AuditLog) -> None:
     app = FastAPI()
     install_error_handlers(app)
     app.state.token_secret = SECRET
-    app.state.ledger = LedgerState(store=audit_log.ledger, max_body_bytes=5 << 20)
+    app.state.ledger = LedgerState(
+        writer=audit_log.ledger, engine=audit_log.engine, max_body_bytes=5 << 20
+    )
     app.include_router(ledger_router)
     token = create_token(SECRET, "auditor", ["audit:read"])
     async with httpx.AsyncClient(

@@ -7,7 +7,8 @@ from collections.abc import AsyncIterator
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.ledger.adapters.event_store import EventStore
+from services.ledger.bootstrap import group_commit
+from services.ledger.service_layer.group_commit import GroupCommit
 from shared.infra.db import create_engine
 
 
@@ -19,8 +20,8 @@ async def fresh_engine(fresh_database_url: str) -> AsyncIterator[AsyncEngine]:
 
 
 @pytest.fixture
-async def store(fresh_engine: AsyncEngine) -> AsyncIterator[EventStore]:
-    s = EventStore(fresh_engine)
+async def store(fresh_engine: AsyncEngine) -> AsyncIterator[GroupCommit]:
+    s = group_commit(fresh_engine)
     await s.load()
     yield s
     await s.close()

@@ -7,11 +7,12 @@ import uuid
 
 import asyncpg
 import pytest
-from ledger_store_kit import pending
+from ledger_store_kit import engine_of, pending
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.ledger.adapters.event_store import EventStore
+from services.ledger.bootstrap import group_commit
 from services.ledger.domain.errors import RuleViolation
+from services.ledger.service_layer.group_commit import GroupCommit
 from shared.infra.db import plain_dsn, raw
 from shared.infra.eventlog import head, read_after
 
@@ -24,7 +25,7 @@ async def log_of(engine: AsyncEngine) -> list[tuple[int, str, str, int]]:
     return [(e.position, e.type, e.stream, e.version) for e in events]
 
 
-async def test_append_assigns_positions_streams_versions(store: EventStore) -> None:
+async def test_append_assigns_positions_streams_versions(store: GroupCommit) -> None:
     out = await store.append(
         [
             pending("ProjectCreated", project_id="P", name="P"),
@@ -38,7 +39,7 @@ async def test_append_assigns_positions_streams_versions(store: EventStore) -> N
         (2, "project-P", 2),
         (3, "role-R", 1),
     ]
-    async with store.engine.connect() as conn:
+    async with engine_of(store).connect() as conn:
         events = await read_after(await raw(conn), 0, 10)
     assert [e.actor for e in events] == ["alice"] * 3
     # only the provided fields are stored (updates rely on it)
@@ -47,7 +48,7 @@ async def test_append_assigns_positions_streams_versions(store: EventStore) -> N
 
 
 async def test_duplicates_answer_the_original_and_conflicts_are_refused(
-    store: EventStore,
+    store: GroupCommit,
 ) -> None:
     eid = uuid.uuid4()
     first = await store.append(
@@ -62,10 +63,10 @@ async def test_duplicates_answer_the_original_and_conflicts_are_refused(
             [pending("ProjectCreated", event_id=eid, project_id="P", name="other")], "a"
         )
     assert info.value.code == "event_id_conflict"
-    assert await log_of(store.engine) == [(1, "ProjectCreated", "project-P", 1)]
+    assert await log_of(engine_of(store)) == [(1, "ProjectCreated", "project-P", 1)]
 
 
-async def test_same_id_twice_in_one_batch(store: EventStore) -> None:
+async def test_same_id_twice_in_one_batch(store: GroupCommit) -> None:
     eid = uuid.uuid4()
     out = await store.append(
         [
@@ -85,11 +86,11 @@ async def test_same_id_twice_in_one_batch(store: EventStore) -> None:
             "a",
         )
     assert (info.value.code, info.value.event_index) == ("event_id_conflict", 1)
-    assert len(await log_of(store.engine)) == 1
+    assert len(await log_of(engine_of(store))) == 1
     assert "Q" not in store.model.projects
 
 
-async def test_a_refused_batch_appends_nothing(store: EventStore) -> None:
+async def test_a_refused_batch_appends_nothing(store: GroupCommit) -> None:
     await store.append([pending("ProjectCreated", project_id="P", name="P")], "a")
     with pytest.raises(RuleViolation) as info:
         await store.append(
@@ -101,11 +102,11 @@ async def test_a_refused_batch_appends_nothing(store: EventStore) -> None:
         )
     assert (info.value.code, info.value.event_index) == ("unknown_project", 1)
     assert "Q" not in store.model.projects and store.model.versions == {"project-P": 1}
-    assert len(await log_of(store.engine)) == 1
+    assert len(await log_of(engine_of(store))) == 1
 
 
 async def test_model_is_restored_when_the_transaction_fails(
-    store: EventStore, fresh_database_url: str
+    store: GroupCommit, fresh_database_url: str
 ) -> None:
     await store.append([pending("ProjectCreated", project_id="P", name="P")], "a")
     # sabotage: a row squatting on the next (stream, version) makes the insert fail
@@ -132,7 +133,7 @@ async def test_model_is_restored_when_the_transaction_fails(
 
 
 async def test_another_process_appends_are_caught_up(fresh_engine: AsyncEngine) -> None:
-    one, two = EventStore(fresh_engine), EventStore(fresh_engine)
+    one, two = group_commit(fresh_engine), group_commit(fresh_engine)
     await one.append([pending("ProjectCreated", project_id="P", name="P")], "a")
     # `two` never saw P, but validates against it under the lock
     out = await two.append([pending("TaskCreated", task_id="T", project_id="P", name="T")], "b")
@@ -144,7 +145,7 @@ async def test_another_process_appends_are_caught_up(fresh_engine: AsyncEngine) 
     await two.close()
 
 
-async def test_the_log_is_append_only(store: EventStore, fresh_database_url: str) -> None:
+async def test_the_log_is_append_only(store: GroupCommit, fresh_database_url: str) -> None:
     await store.append([pending("ProjectCreated", project_id="P", name="P")], "a")
     conn = await asyncpg.connect(plain_dsn(fresh_database_url))
     try:
@@ -164,7 +165,7 @@ async def test_concurrent_writers_and_a_tailing_reader(fresh_engine: AsyncEngine
     """Positions are gap-free and become visible in commit order: a reader tailing with
     `read_after(last_seen)` sees each exactly once, in order, none ever below one seen."""
     writers, batches, per_batch = 8, 50, 3
-    stores = [EventStore(fresh_engine) for _ in range(3)]  # three "ledger processes"
+    stores = [group_commit(fresh_engine) for _ in range(3)]  # three "ledger processes"
     done = asyncio.Event()
     seen: list[int] = []
 

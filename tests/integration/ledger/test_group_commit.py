@@ -10,12 +10,14 @@ from typing import Any
 
 import asyncpg
 import pytest
-from ledger_store_kit import pending
+from ledger_store_kit import engine_of, pending
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.ledger.adapters import event_store
-from services.ledger.adapters.event_store import Appended, EventStore, Pending
+from services.ledger.bootstrap import group_commit
+from services.ledger.domain.appends import Appended, Pending
 from services.ledger.domain.errors import RuleViolation
+from services.ledger.service_layer import group_commit as commits
+from services.ledger.service_layer.group_commit import GroupCommit
 from shared.events import event_class
 from shared.infra.db import plain_dsn, raw
 from shared.infra.eventlog import read_after
@@ -27,13 +29,13 @@ pytestmark = pytest.mark.integration
 def groups(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """How many requests each group's transaction decided: one entry a transaction."""
     seen: list[int] = []
-    real = event_store.decide_group
+    real = commits.decide_group
 
     def counting(model: Any, group: list[Any], *args: Any) -> Any:
         seen.append(len(group))
         return real(model, group, *args)
 
-    monkeypatch.setattr(event_store, "decide_group", counting)
+    monkeypatch.setattr(commits, "decide_group", counting)
     return seen
 
 
@@ -49,7 +51,7 @@ async def log_of(engine: AsyncEngine) -> list[tuple[int, str, str, int, str]]:
 
 
 async def test_a_refused_batch_leaves_no_trace_and_the_others_are_appended(
-    store: EventStore, groups: list[int]
+    store: GroupCommit, groups: list[int]
 ) -> None:
     await store.append([pending("ProjectCreated", project_id="P", name="P")], "setup")
     first, refused, third = await together(
@@ -72,7 +74,7 @@ async def test_a_refused_batch_leaves_no_trace_and_the_others_are_appended(
         (2, "project-P", 2),
         (3, "project-P", 3),
     ]
-    assert await log_of(store.engine) == [
+    assert await log_of(engine_of(store)) == [
         (1, "ProjectCreated", "project-P", 1, "setup"),
         (2, "TaskCreated", "project-P", 2, "a"),
         (3, "TaskCreated", "project-P", 3, "c"),
@@ -86,7 +88,7 @@ async def test_a_refused_batch_leaves_no_trace_and_the_others_are_appended(
 
 
 async def test_a_later_batch_depends_on_an_earlier_one_of_the_same_group(
-    store: EventStore, groups: list[int]
+    store: GroupCommit, groups: list[int]
 ) -> None:
     made, used = await together(
         store.append([pending("ProjectCreated", project_id="P", name="P")], "a"),
@@ -97,7 +99,7 @@ async def test_a_later_batch_depends_on_an_earlier_one_of_the_same_group(
 
 
 async def test_duplicate_ids_across_batches_of_one_group(
-    store: EventStore, groups: list[int]
+    store: GroupCommit, groups: list[int]
 ) -> None:
     eid, lost = uuid.uuid4(), uuid.uuid4()
     first, again, clash, refused, reuse = await together(
@@ -139,7 +141,7 @@ async def test_duplicate_ids_across_batches_of_one_group(
     assert (clash.code, clash.event_index) == ("event_id_conflict", 1)
     assert isinstance(refused, RuleViolation) and refused.code == "unknown_project"
     assert [(a.event_id, a.position, a.duplicate) for a in reuse] == [(str(lost), 3, False)]
-    assert [(p, t) for p, t, *_ in await log_of(store.engine)] == [
+    assert [(p, t) for p, t, *_ in await log_of(engine_of(store))] == [
         (1, "ProjectCreated"),
         (2, "JobRoleDefined"),
         (3, "CompanyDefined"),
@@ -153,7 +155,7 @@ async def test_duplicate_ids_across_batches_of_one_group(
 
 
 async def test_a_row_the_database_refuses_fails_only_its_own_request(
-    store: EventStore, fresh_database_url: str, groups: list[int]
+    store: GroupCommit, fresh_database_url: str, groups: list[int]
 ) -> None:
     await store.append([pending("ProjectCreated", project_id="P", name="P")], "a")
     # sabotage: a row squatting on (project-Q, 1) makes the group's insert fail after
@@ -189,7 +191,7 @@ def nul_named(type_name: str, index: int = 0, **data: Any) -> Pending:
 
 
 async def test_a_nul_in_one_batch_of_a_group_fails_that_batch_alone(
-    store: EventStore, groups: list[int]
+    store: GroupCommit, groups: list[int]
 ) -> None:
     await store.append([pending("ProjectCreated", project_id="P", name="P")], "setup")
     first, bad, third, fourth = await together(
@@ -209,7 +211,7 @@ async def test_a_nul_in_one_batch_of_a_group_fails_that_batch_alone(
     assert isinstance(bad, asyncpg.UntranslatableCharacterError)
     assert isinstance(fourth, RuleViolation) and fourth.code == "unknown_role"
     assert [(a.position, a.stream) for a in first + third] == [(2, "project-P"), (3, "company-C")]
-    assert await log_of(store.engine) == [
+    assert await log_of(engine_of(store)) == [
         (1, "ProjectCreated", "project-P", 1, "setup"),
         (2, "TaskCreated", "project-P", 2, "a"),
         (3, "CompanyDefined", "company-C", 1, "c"),
@@ -222,10 +224,10 @@ async def test_a_nul_in_one_batch_of_a_group_fails_that_batch_alone(
 
 
 async def test_a_lost_connection_fails_the_whole_group_and_is_not_retried(
-    store: EventStore, groups: list[int], monkeypatch: pytest.MonkeyPatch
+    store: GroupCommit, groups: list[int], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     await store.append([pending("ProjectCreated", project_id="P", name="P")], "a")
-    real = event_store.decide_group  # the fixture's counting wrapper
+    real = commits.decide_group  # the fixture's counting wrapper
 
     def lost(model: Any, group: list[Any], *args: Any) -> Any:
         if len(group) > 1:  # applied to the model, then the connection "goes"
@@ -233,7 +235,7 @@ async def test_a_lost_connection_fails_the_whole_group_and_is_not_retried(
             raise asyncpg.exceptions.ConnectionFailureError("connection lost")
         return real(model, group, *args)
 
-    monkeypatch.setattr(event_store, "decide_group", lost)
+    monkeypatch.setattr(commits, "decide_group", lost)
     one, two = await together(
         store.append([pending("JobRoleDefined", role_id="R", name="R")], "b"),
         store.append([pending("CompanyDefined", company_id="C", name="C")], "c"),
@@ -244,11 +246,11 @@ async def test_a_lost_connection_fails_the_whole_group_and_is_not_retried(
     m = store.model
     assert "R" not in m.roles and "C" not in m.companies
     assert m.position == 1 and m.versions == {"project-P": 1}
-    assert [p for p, *_ in await log_of(store.engine)] == [1]
+    assert [p for p, *_ in await log_of(engine_of(store))] == [1]
 
 
 async def test_groups_stop_at_the_cap(fresh_engine: AsyncEngine, groups: list[int]) -> None:
-    store = EventStore(fresh_engine, max_group_events=4)
+    store = group_commit(fresh_engine, max_group_events=4)
     batches = [
         [pending("JobRoleDefined", i, role_id=f"r{b}-{i}", name="x") for i in range(3)]
         for b in range(4)
@@ -261,7 +263,7 @@ async def test_groups_stop_at_the_cap(fresh_engine: AsyncEngine, groups: list[in
 
 
 async def test_a_caller_gone_before_its_group_is_left_out(
-    store: EventStore, groups: list[int]
+    store: GroupCommit, groups: list[int]
 ) -> None:
     kept = asyncio.ensure_future(
         store.append([pending("JobRoleDefined", role_id="A", name="A")], "a")
@@ -273,11 +275,13 @@ async def test_a_caller_gone_before_its_group_is_left_out(
     gone.cancel()
     out = await kept
     assert gone.cancelled() and [a.position for a in out] == [1]
-    assert [(p, s) for p, _, s, *_ in await log_of(store.engine)] == [(1, "role-A")]
+    assert [(p, s) for p, _, s, *_ in await log_of(engine_of(store))] == [(1, "role-A")]
     assert "B" not in store.model.roles
 
 
-async def test_a_retried_batch_in_a_group_of_new_ones(store: EventStore, groups: list[int]) -> None:
+async def test_a_retried_batch_in_a_group_of_new_ones(
+    store: GroupCommit, groups: list[int]
+) -> None:
     """The first try does not ask the log about ids; a repeated one sends the group
     round again with the log asked, and only the repeat is a duplicate."""
     eid = uuid.uuid4()
@@ -291,7 +295,7 @@ async def test_a_retried_batch_in_a_group_of_new_ones(store: EventStore, groups:
     assert [(a.position, a.duplicate) for a in new] == [(2, False)]
     assert [(a.position, a.duplicate) for a in retried] == [(1, True)]
     assert isinstance(clash, RuleViolation) and clash.code == "event_id_conflict"
-    assert [(p, t) for p, t, *_ in await log_of(store.engine)] == [
+    assert [(p, t) for p, t, *_ in await log_of(engine_of(store))] == [
         (1, "ProjectCreated"),
         (2, "JobRoleDefined"),
     ]

@@ -37,7 +37,7 @@ def upgrade() -> None:
     # The head of the log. Every append updates this one row, so appends are
     # serialised and positions are handed out gap-free and become visible in
     # commit order: a reader that has seen position N can never later find an
-    # event below N (see services/ledger/adapters/event_store.py).
+    # event below N (see services/ledger/service_layer/group_commit.py).
     op.execute(
         """
         CREATE TABLE log_head (

@@ -1,4 +1,4 @@
-"""Appending to the log of record in PostgreSQL.
+"""Group commit: appending client batches to the log of record (the ledger's use case).
 
 Why appends are serialised. Every append takes the row lock on `log_head` first
 and holds it until it commits. That buys three things no cheaper scheme gives:
@@ -34,6 +34,9 @@ failed (lost, timed out, cancelled) the outcome is unknown and nothing is retrie
 every request of the group fails. The guarantees above are unchanged: each group or
 lone retry is one append, under the same lock.
 
+The log is a port (`ports.EventLog`): PostgreSQL in production
+(`adapters/pg_event_log.py`), memory in the unit tests.
+
 Usually a group is ONE round trip: decided against the model as it stands, sent as
 one statement that commits by itself and only takes effect if the log's head is
 still where the model is. The log is asked which ids it holds only when a repeat
@@ -46,71 +49,81 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import contextlib
+import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
-import asyncpg
-import orjson
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
-
-from services.ledger.adapters.appending import (
-    Appended,
-    Outcomes,
-    Pending,
-    Request,
-    decide_group,
-    known_events,
-    may_repeat,
-)
+from services.ledger.domain.appends import Appended, Known, Pending, Row, decide_batch
+from services.ledger.domain.errors import RuleViolation
 from services.ledger.domain.write_model import WriteModel
-from shared.infra.db import raw
-from shared.infra.eventlog import head, read_after
+from services.ledger.service_layer.ports import EventLog, LockedLog
 
-__all__ = ["NOTIFY_CHANNEL", "Appended", "EventStore", "Pending"]
+__all__ = ["Appended", "GroupCommit", "Pending"]
 
-NOTIFY_CHANNEL = "tally_log"
-_EVENT_ID_KEY = "events_event_id_key"  # the unique index on events.event_id
 MAX_GROUP_EVENTS = 5000
 IDLE_RELEASE_SECONDS = 0.25
 _CATCH_UP_CHUNK = 5000
 
-# The group's rows arrive as one JSON array, unpacked by the server: encoding it
-# is one orjson call, where nine array parameters cost asyncpg an element-by-element
-# encoding (with an ABC isinstance check for each): 370 rows, 2.7 ms of Python + 6.6
-# ms to insert and commit became 1.1 + 5.5 ms. `data` goes in as the JSON object it
-# is (jsonb keeps no formatting, so the stored value is what `encode_data` gives).
-# Outside a transaction block the statement commits by itself; it locks the head
-# only if the head is still where the model is ($2), else nothing happens and no
-# row comes back. The lock is held to the commit, so everything said above holds.
-_INSERT_AT = """
-WITH head AS (
-    SELECT position FROM log_head WHERE position = $2 FOR UPDATE
-), ins AS (
-    INSERT INTO events
-        (position, event_id, stream, version, type, schema_version, data, recorded_at, actor)
-    SELECT position, event_id, stream, version, type, schema_version, data, recorded_at, actor
-    FROM jsonb_populate_recordset(NULL::events, $1::jsonb)
-    WHERE EXISTS (SELECT FROM head)
-), moved AS (
-    UPDATE log_head SET position = $3 WHERE EXISTS (SELECT FROM head) RETURNING position
-)
-SELECT position, pg_notify('tally_log', position::text) FROM moved
-"""
+
+@dataclass(slots=True)
+class Request:
+    """One caller's batch, waiting for (or in) a group; `answer` is what it awaits."""
+
+    batch: Sequence[Pending]
+    actor: str
+    recorded_at: datetime
+    answer: asyncio.Future[list[Appended]]
 
 
-class EventStore:
+# per request of a group: its answers, or why it was refused
+Outcomes = list[list[Appended] | Exception]
+
+
+def decide_group(
+    model: WriteModel, group: list[Request], known: dict[uuid.UUID, Known], start: int
+) -> tuple[Outcomes, list[Row]]:
+    """Each batch in turn from its own journal mark: a refused one is taken back
+    alone, and the ids it took are forgotten with it. The caller has begun the
+    model's journal, and commits or rolls back the group."""
+    outcomes: Outcomes = []
+    rows: list[Row] = []
+    for request in group:
+        mark = model.mark()
+        try:
+            results, mine, taken = decide_batch(
+                model, request.batch, known, start + len(rows), request.recorded_at, request.actor
+            )
+        except Exception as exc:  # refused (or a bug in a rule): this batch alone fails
+            model.rollback_to(mark)
+            outcomes.append(exc)
+            continue
+        rows.extend(mine)
+        known.update(taken)
+        outcomes.append(results)
+    return outcomes, rows
+
+
+def may_repeat(group: list[Request], outcomes: Outcomes) -> bool:
+    """Was a batch with client ids refused? It may be a retry of events the log
+    holds (re-creating what exists), which only asking the log can tell."""
+    return any(
+        isinstance(outcome, RuleViolation) and any(p.client_id for p in request.batch)
+        for request, outcome in zip(group, outcomes, strict=True)
+    )
+
+
+class GroupCommit:
     """The one writer of the log for this process; holds the write model."""
 
     def __init__(
         self,
-        engine: AsyncEngine,
+        log: EventLog,
         model: WriteModel | None = None,
         *,
         max_group_events: int = MAX_GROUP_EVENTS,
     ) -> None:
-        self.engine = engine
+        self.log = log
         self.model = model or WriteModel()
         self.max_group_events = max_group_events
         # The model is shared by every request: one group at a time in this process
@@ -118,19 +131,20 @@ class EventStore:
         self._lock = asyncio.Lock()
         self._queue: collections.deque[Request] = collections.deque()
         self._writer: asyncio.Task[None] | None = None
-        self._conn: AsyncConnection | None = None
         self._idle: asyncio.TimerHandle | None = None
         self._closing: asyncio.Future[None] | None = None
 
     async def load(self) -> None:
         """Bring the write model up to the log's head (at start-up)."""
-        async with self._lock, self.engine.connect() as conn:
-            pg = await raw(conn)
-            await self._catch_up(pg, await head(pg))
+        async with self._lock:
+            try:
+                await self._catch_up(self.log, await self.log.head())
+            finally:
+                await self.log.release()
 
-    async def _catch_up(self, pg: Any, upto: int) -> None:
+    async def _catch_up(self, log: EventLog | LockedLog, upto: int) -> None:
         while self.model.position < upto:
-            events = await read_after(pg, self.model.position, _CATCH_UP_CHUNK, upto=upto)
+            events = await log.read_after(self.model.position, _CATCH_UP_CHUNK, upto)
             if not events:
                 raise RuntimeError(f"log head is {upto} but no event after {self.model.position}")
             for event in events:
@@ -141,8 +155,8 @@ class EventStore:
     ) -> list[Appended]:
         """Append `batch` atomically; duplicates answer their original place.
         Raises RuleViolation (nothing of the batch appended, model unchanged), or the
-        database's error (nothing of the batch appended: when the database refused a
-        group of several, each was tried again alone, and this one failed)."""
+        log's error (nothing of the batch appended: when the log refused a group of
+        several, each was tried again alone, and this one failed)."""
         answer: asyncio.Future[list[Appended]] = asyncio.get_running_loop().create_future()
         self._queue.append(Request(batch, actor, now or datetime.now(UTC), answer))
         if self._writer is None:
@@ -152,10 +166,8 @@ class EventStore:
         return await answer
 
     async def _drain(self) -> None:
-        """The writer: one group after another while requests are waiting. It holds
-        one pooled connection while there is work and for `IDLE_RELEASE_SECONDS`
-        after: a checkout costs the pool's pre-ping (three round trips, in profiles
-        7 % of the ingest's CPU when it happened for every group)."""
+        """The writer: one group after another while requests are waiting. The log
+        keeps its session while there is work and for `IDLE_RELEASE_SECONDS` after."""
         if self._idle is not None:
             self._idle.cancel()
             self._idle = None
@@ -168,25 +180,21 @@ class EventStore:
             self._writer = None
             while self._queue:  # only when the writer itself was cancelled
                 self._queue.popleft().answer.cancel()
-            if self._conn is not None:
-                loop = asyncio.get_running_loop()
-                self._idle = loop.call_later(IDLE_RELEASE_SECONDS, self._release_when_idle)
+            loop = asyncio.get_running_loop()
+            self._idle = loop.call_later(IDLE_RELEASE_SECONDS, self._release_when_idle)
 
     def _release_when_idle(self) -> None:
         self._idle = None
-        if self._writer is None and self._conn is not None:
-            conn, self._conn = self._conn, None
-            self._closing = asyncio.ensure_future(_close_quietly(conn))
+        if self._writer is None:
+            self._closing = asyncio.ensure_future(self.log.release())
 
     async def close(self) -> None:
-        """Give the held connection back now (it goes by itself once idle anyway)."""
+        """Give the log's session back now (it goes by itself once idle anyway)."""
         async with self._lock:
             if self._idle is not None:
                 self._idle.cancel()
                 self._idle = None
-            conn, self._conn = self._conn, None
-            if conn is not None:
-                await _close_quietly(conn)
+            await self.log.release()
 
     def _take(self) -> list[Request]:
         """The waiting requests, oldest first, up to the group's cap (at least one)."""
@@ -202,22 +210,14 @@ class EventStore:
                 size += len(request.batch)
         return group
 
-    async def _discard(self) -> None:
-        """Drop the connection after a failed group: the next one starts afresh."""
-        conn, self._conn = self._conn, None
-        if conn is not None:
-            with contextlib.suppress(Exception):
-                await conn.invalidate()
-            await _close_quietly(conn)
-
     async def _append_group(self, group: list[Request]) -> None:
         async with self._lock:
             try:
                 outcomes = await self._decide_and_insert(group)
             except BaseException as exc:
                 # nothing of the group was appended (the model is taken back)
-                await self._discard()
-                if len(group) > 1 and _refused_by_the_database(exc):
+                await self.log.discard()
+                if len(group) > 1 and self.log.refused(exc):
                     await self._one_by_one(group)
                     return
                 for request in group:
@@ -228,22 +228,22 @@ class EventStore:
         _answer(group, outcomes)
 
     async def _decide_and_insert(self, group: list[Request]) -> Outcomes:
-        outcomes = await self._in_one_statement(group)
+        outcomes = await self._in_one_step(group)
         if outcomes is None:
             outcomes = await self._in_a_transaction(group)
         return outcomes
 
     async def _one_by_one(self, group: list[Request]) -> None:
-        """After the database refused a group: each request alone, in order (under
-        the lock, held by the caller), so the refusal falls on the request that
-        caused it. Should the connection fail meanwhile, the requests not yet tried
-        fail with that error (nothing of theirs was appended)."""
+        """After the log refused a group: each request alone, in order (under the
+        lock, held by the caller), so the refusal falls on the request that caused
+        it. Should the connection fail meanwhile, the requests not yet tried fail
+        with that error (nothing of theirs was appended)."""
         for i, request in enumerate(group):
             try:
                 outcomes = await self._decide_and_insert([request])
             except BaseException as exc:
-                await self._discard()
-                if _refused_by_the_database(exc):
+                await self.log.discard()
+                if self.log.refused(exc):
                     _fail(request, exc)
                     continue
                 for rest in group[i:]:
@@ -253,21 +253,13 @@ class EventStore:
                 return
             _answer([request], outcomes)
 
-    async def _pg(self) -> Any:
-        if self._conn is None:
-            # the pool's pre-ping replaces a connection that died while idle
-            self._conn = await self.engine.connect()
-        return await raw(self._conn)
-
-    async def _in_one_statement(self, group: list[Request]) -> Outcomes | None:
+    async def _in_one_step(self, group: list[Request]) -> Outcomes | None:
         """The usual case, in ONE round trip: decided against the model as it is, the
-        group goes in by one statement outside any transaction block (so it commits
-        by itself), that takes the log_head lock only if the head is still where the
-        model is. None when that cannot decide the group: the log moved on (another
-        process appended), an id may be a repeat (a batch with client ids refused,
-        or the unique index on event_id objected); then `_in_a_transaction`."""
+        group goes in by one step that commits by itself, only if the head is still
+        where the model is. None when that cannot decide the group: the log moved on
+        (another process appended), an id may be a repeat (a batch with client ids
+        refused, or the log's unique event id objected); then `_in_a_transaction`."""
         model = self.model
-        pg = await self._pg()
         start = model.position
         model.begin()
         try:
@@ -276,19 +268,15 @@ class EventStore:
                 model.rollback()
                 return None
             if rows:
-                end = start + len(rows)
-                moved = await pg.fetchval(_INSERT_AT, orjson.dumps(rows).decode(), start, end)
+                moved = await self.log.insert_at(rows, start)
             else:  # refusals and in-group duplicates only: exact if the head is ours
-                moved = start if await head(pg) == start else None
-        except asyncpg.UniqueViolationError as exc:
+                moved = await self.log.head() == start
+        except BaseException as exc:
             model.rollback()
-            if exc.constraint_name == _EVENT_ID_KEY:
+            if self.log.id_taken(exc):
                 return None
             raise
-        except BaseException:
-            model.rollback()
-            raise
-        if moved is None:
+        if not moved:
             model.rollback()
             return None
         model.commit(start + len(rows))
@@ -297,41 +285,24 @@ class EventStore:
     async def _in_a_transaction(self, group: list[Request]) -> Outcomes:
         """Under the lock taken first: catch the model up with the log, ask the log
         which ids it already holds (duplicates answer their original place), decide
-        and insert. Raises the database's error (the model is taken back)."""
+        and insert. Raises the log's error (the model is taken back)."""
         model = self.model
-        pg = await self._pg()
         try:
-            async with pg.transaction():
-                start = int(await pg.fetchval("SELECT position FROM log_head FOR UPDATE"))
-                await self._catch_up(pg, start)
+            async with self.log.locked() as locked:
+                start = locked.head
+                await self._catch_up(locked, start)
                 ids = [p.event_id for r in group for p in r.batch if p.client_id]
-                known = await known_events(pg, ids)
+                known = await locked.known_events(ids)
                 model.begin()
                 outcomes, rows = decide_group(model, group, known, start)
-                if rows:
-                    payload = orjson.dumps(rows).decode()
-                    await pg.fetchval(_INSERT_AT, payload, start, start + len(rows))
+                await locked.insert(rows, start)
         except BaseException:
-            # refused by the database (even at COMMIT): take the whole group back
+            # refused by the log (even at COMMIT): take the whole group back
             if model.journal.active:
                 model.rollback()
             raise
         model.commit(start + len(rows))
         return outcomes
-
-
-async def _close_quietly(conn: AsyncConnection) -> None:
-    with contextlib.suppress(Exception):
-        await conn.close()
-
-
-def _refused_by_the_database(exc: BaseException) -> bool:
-    """The server answered with an error: the statement (or transaction) was rolled
-    back and nothing of it committed. Not so for a lost connection, a time-out or a
-    cancellation (classes 08 and 57, or no answer at all): the outcome is unknown."""
-    return isinstance(exc, asyncpg.PostgresError) and not isinstance(
-        exc, asyncpg.PostgresConnectionError | asyncpg.exceptions.OperatorInterventionError
-    )
 
 
 def _answer(group: list[Request], outcomes: Outcomes) -> None:

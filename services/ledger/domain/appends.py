@@ -1,13 +1,12 @@
-"""What one client batch turns into inside a group append: its answers and its rows.
+"""What one client batch turns into when it is appended: its answers and its rows.
 
 `decide_batch` is pure apart from the write model it applies to (journaled by the
-caller): it never touches the database, so the event store can run it batch after
-batch under one lock and one transaction.
+caller): it never touches the log, so group commit (`service_layer/group_commit.py`)
+can run it batch after batch under one lock and one transaction.
 """
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -16,7 +15,7 @@ from typing import Any
 
 from services.ledger.domain.errors import RuleViolation
 from services.ledger.domain.write_model import WriteModel
-from shared.events import EventData, as_dict, decode_data
+from shared.events import EventData, as_dict
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,26 +66,9 @@ class Known:
 
 
 # One row of `events`, by column name (`data` as `as_dict` gives it): a group's rows
-# travel as ONE JSON document (see the event store's insert), so each row is a dict
+# travel as ONE JSON document (see `adapters/pg_event_log.py`), so each row is a dict
 # that orjson encodes in the same pass as the others.
 Row = dict[str, Any]
-
-
-async def known_events(pg: Any, ids: list[uuid.UUID]) -> dict[uuid.UUID, Known]:
-    """The log's events with these ids (`pg` is asyncpg's connection).
-
-    One index probe per id, whatever the table's statistics say: with
-    `event_id = ANY($1)` and a few hundred ids the planner may choose a sequential
-    scan testing every row against the whole array (seen: 70 ms on 60k rows)."""
-    if not ids:
-        return {}
-    rows = await pg.fetch(
-        "SELECT e.event_id, e.type, e.schema_version, e.data::text, e.position, e.stream,"
-        " e.version FROM unnest($1::uuid[]) AS u(id) CROSS JOIN LATERAL"
-        " (SELECT * FROM events WHERE event_id = u.id OFFSET 0) AS e",
-        ids,
-    )
-    return {r[0]: Known(r[1], decode_data(r[1], r[2], r[3]), r[4], r[5], r[6]) for r in rows}
 
 
 def _conflict(index: int, event_id: uuid.UUID) -> RuleViolation:
@@ -146,53 +128,3 @@ def decide_batch(
         # duplicate, or a conflict
         taken[p.event_id] = Known(data.event_type, data, position, stream, version)
     return results, rows, taken
-
-
-# -- groups -----------------------------------------------------------------------
-
-
-@dataclass(slots=True)
-class Request:
-    """One caller's batch, waiting for (or in) a group; `answer` is what it awaits."""
-
-    batch: Sequence[Pending]
-    actor: str
-    recorded_at: datetime
-    answer: asyncio.Future[list[Appended]]
-
-
-# per request of a group: its answers, or why it was refused
-Outcomes = list[list[Appended] | Exception]
-
-
-def decide_group(
-    model: WriteModel, group: list[Request], known: dict[uuid.UUID, Known], start: int
-) -> tuple[Outcomes, list[Row]]:
-    """Each batch in turn from its own journal mark: a refused one is taken back
-    alone, and the ids it took are forgotten with it. The caller has begun the
-    model's journal, and commits or rolls back the group."""
-    outcomes: Outcomes = []
-    rows: list[Row] = []
-    for request in group:
-        mark = model.mark()
-        try:
-            results, mine, taken = decide_batch(
-                model, request.batch, known, start + len(rows), request.recorded_at, request.actor
-            )
-        except Exception as exc:  # refused (or a bug in a rule): this batch alone fails
-            model.rollback_to(mark)
-            outcomes.append(exc)
-            continue
-        rows.extend(mine)
-        known.update(taken)
-        outcomes.append(results)
-    return outcomes, rows
-
-
-def may_repeat(group: list[Request], outcomes: Outcomes) -> bool:
-    """Was a batch with client ids refused? It may be a retry of events the log
-    holds (re-creating what exists), which only asking the log can tell."""
-    return any(
-        isinstance(outcome, RuleViolation) and any(p.client_id for p in request.batch)
-        for request, outcome in zip(group, outcomes, strict=True)
-    )

@@ -16,7 +16,7 @@ from typing import Any
 
 from bench.report import render, render_rss, write_markdown
 from bench.runner import ONLY_NAMES, parse_only, run_all
-from bench.sizes import FULL, QUICK, SMOKE
+from bench.sizes import FULL, MID, QUICK, SMOKE
 from shared.infra.runtime import tune_gc
 
 NOTES = [
@@ -71,6 +71,11 @@ def main(argv: list[str] | None = None) -> int:
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--quick", action="store_true", help="a smaller run, under two minutes")
     group.add_argument("--smoke", action="store_true", help="a tiny run that checks the harness")
+    group.add_argument(
+        "--mid",
+        action="store_true",
+        help="the full run's big project and 199 bulk projects: for work on recalculation",
+    )
     parser.add_argument(
         "--only",
         default=None,
@@ -81,12 +86,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--output", type=Path, default=None, help="default: BENCHMARKS.md")
     args = parser.parse_args(argv)
-    size = SMOKE if args.smoke else QUICK if args.quick else FULL
+    size = SMOKE if args.smoke else QUICK if args.quick else MID if args.mid else FULL
     try:
         only = parse_only(args.only)
     except ValueError as exc:
         parser.error(str(exc))
-    partial = only is not None or args.smoke
+    partial = only is not None or args.smoke or args.mid
     output = args.output or (None if partial else Path("BENCHMARKS.md"))
 
     # The limits are measured in this process: give it the runtime Tally's own

@@ -94,4 +94,28 @@ SMOKE = Size(
     catch_up_seconds=20.0,
 )
 
-SIZES = {s.name: s for s in (FULL, QUICK, SMOKE)}
+#: for working on the recalculation paths: the full run's big project (100k entries)
+#: and 199 bulk projects of the full run's size (~900 entries), ingested in seconds
+MID = Size(
+    name="mid",
+    roles=50,
+    users=2000,
+    companies=50,
+    projects=200,
+    tasks_per_project=20,
+    hours_total=280_000,
+    hours_big=100_000,
+    side_projects=8,
+    single_events=5000,
+    single_clients=16,
+    single_seconds=8.0,
+    freshness_rate=500,
+    freshness_seconds=5.0,
+    batch_size=100,
+    batch_concurrency=4,
+    limit_batch_rows=100_000,
+    roundtrips=500,
+    catch_up_seconds=600.0,
+)
+
+SIZES = {s.name: s for s in (FULL, MID, QUICK, SMOKE)}

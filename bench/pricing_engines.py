@@ -358,8 +358,8 @@ def pricer_engine(w: Workload) -> Callable[[], tuple[list[int], list[int]]]:
     quantized inline, as `recalc._reprice_hours` does (a fresh Pricer per run: cold memos)."""
     from datetime import UTC, datetime
 
-    from services.recalc.domain.lines import ProjectInfo, TaskState
     from services.recalc.domain.pricing import Pricer
+    from services.recalc.domain.project_lines import ProjectInfo, TaskState
     from services.recalc.domain.reference import ReferenceData
     from shared.events import JobRoleDefined, RatePeriod, RatesSet, RecordedEvent, UserDefined
 

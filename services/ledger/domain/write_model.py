@@ -54,7 +54,7 @@ log = logging.getLogger(__name__)
 Handler = Callable[[WriteState, Any], str]
 
 #: every event type the ledger accepts, and its rule (the recalc service's book has
-#: the same explicit style: `services/recalc/domain/book.py`)
+#: the same explicit style: `services/recalc/domain/finance_book.py`)
 HANDLERS: dict[type[EventData], Handler] = {
     JobRoleDefined: rules_reference.role_defined,
     UserDefined: rules_reference.user_defined,

@@ -13,10 +13,10 @@ from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from services.recalc.adapters.hourcols import IdKeys, load_tables, write_tables
-from services.recalc.adapters.hourload import HOUR_SELECT, ValueMemo
-from services.recalc.adapters.pricewrite import restamp, update_prices
-from services.recalc.adapters.rows import (
+from services.recalc.adapters.hours_as_columns import IdKeys, load_tables, write_tables
+from services.recalc.adapters.hours_as_objects import HOUR_SELECT, ValueMemo
+from services.recalc.adapters.price_writes import restamp, update_prices
+from services.recalc.adapters.projection_rows import (
     EXPENSE,
     HOUR,
     OWN_SUMS,
@@ -42,7 +42,7 @@ from services.recalc.adapters.rows import (
     task_view_from,
     totals_from,
 )
-from services.recalc.domain.hourtable import HourTable
+from services.recalc.domain.hour_table import HourTable
 from services.recalc.domain.state import (
     BillingRecordState,
     ExpenseState,
@@ -258,7 +258,7 @@ class ProjectionStore:
     async def load_tables(
         self, conn: Any, project_ids: Sequence[str], held: dict[str, Collection[str]]
     ) -> tuple[dict[str, HourTable], list[str]]:
-        """Every stored entry of `project_ids` as columns (`hourcols.load_tables`)."""
+        """Every stored entry of `project_ids` as columns (`hours_as_columns.load_tables`)."""
         return await load_tables(conn, self.table, project_ids, held, self.ids)
 
     async def _load_hours(self, conn: Any, ids: list[str]) -> list[HourEntry]:

@@ -3,7 +3,7 @@
 Modules: `rates` (tables, R4.1/R4.2/R4.6), `reference` (roles, users, companies and
 their rates with history by knowledge position, R1.2), `state` (the plain lines the
 worker persists, with running sums), `pricing` (rate chains, R4.4–R5.3), `planning`
-(R5.4/R10.6), `recalc` (R6/R7.3), `totals` (R8, R5.5, R7.2), `book` (the entry point).
+(R5.4/R10.6), `recalc` (R6/R7.3), `totals` (R8, R5.5, R7.2), `finance_book` (the entry point).
 
 Decisions where docs/rules.md is silent (indexed in docs/decisions.md):
 - A manual `FinancesRecalculationRequested` recalculates the project of its stream

@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from services.recalc.domain.lines import HourEntry, ProjectInfo, TaskState
+from services.recalc.domain.project_lines import HourEntry, ProjectInfo, TaskState
 from services.recalc.domain.rates import EMPTY, RateTable
 from services.recalc.domain.reference import ReferenceData
 
@@ -570,7 +570,7 @@ def _cents(hours: I64, rate: I64) -> I64:
 def keep_billed(new: Priced, old: Priced, locked: Bools) -> Priced:
     """R7.3 as a mask: an entry on a billed record keeps its revenue (rate, source,
     amount) and takes its new cost. `old` are the stored columns. (With the project's
-    `billed_locks_cost`, R10.9, such an entry is kept whole: `hourtable.reprice`.)"""
+    `billed_locks_cost`, R10.9, such an entry is kept whole: `hour_table.reprice`.)"""
     keep = old.where(locked, new)
     return Priced(
         cost_rate=new.cost_rate,

@@ -12,7 +12,8 @@ from decimal import ROUND_HALF_UP, Decimal
 import numpy as np
 
 from services.recalc.domain.columns import NotColumnar
-from services.recalc.domain.hourtable import (
+from services.recalc.domain.event_step import Step
+from services.recalc.domain.hour_table import (
     HourTable,
     Repriced,
     apply_to,
@@ -25,7 +26,6 @@ from services.recalc.domain.money import CENT, ZERO, ZERO_CENTS
 from services.recalc.domain.planning import price_plan
 from services.recalc.domain.pricing import Pricer
 from services.recalc.domain.state import HourEntry, LineSums, ProjectState, TaskState
-from services.recalc.domain.step import Step
 from shared.events.types import RecalcScope
 
 

@@ -9,8 +9,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from decimal import Decimal
 
-from services.recalc.domain.hourtable import HourTable
-from services.recalc.domain.lines import (
+from services.recalc.domain.hour_table import HourTable
+from services.recalc.domain.money import ZERO
+from services.recalc.domain.money import optional_cents as money
+from services.recalc.domain.project_lines import (
     Assignment,
     BillingRecordState,
     Changes,
@@ -20,8 +22,6 @@ from services.recalc.domain.lines import (
     ProjectInfo,
     TaskState,
 )
-from services.recalc.domain.money import ZERO
-from services.recalc.domain.money import optional_cents as money
 
 __all__ = [
     "ZERO",
@@ -184,7 +184,7 @@ class ProjectState:
         self.hours_complete = True
 
     def hold_columns(self, table: HourTable) -> None:
-        """Take in every stored entry of a light state as columns (`hourtable`)."""
+        """Take in every stored entry of a light state as columns (`hour_table`)."""
         self.columns = table
 
     def hold_task_hours(self, task_ids: Iterable[str], hours: Iterable[HourEntry]) -> None:

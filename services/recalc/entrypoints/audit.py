@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 
-from services.recalc.domain.book import FinanceBook
+from services.recalc.domain.finance_book import FinanceBook
 from services.recalc.entrypoints.bodies import hours, money, rate
 from services.recalc.entrypoints.errors import pricing_errors
 from services.recalc.entrypoints.waiting import poll_until

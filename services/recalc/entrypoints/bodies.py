@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from services.recalc.adapters.rows import TOTAL_COLUMNS, TOTAL_FIELDS
+from services.recalc.adapters.projection_rows import TOTAL_COLUMNS, TOTAL_FIELDS
 
 Row = Mapping[str, Any]
 

@@ -15,7 +15,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 
-from services.recalc.adapters.reads import ProjectionReader
+from services.recalc.adapters.projection_reads import ProjectionReader
 from services.recalc.entrypoints import audit
 from services.recalc.entrypoints.bodies import (
     finances_body,

@@ -19,18 +19,18 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.recalc.adapters.logreads import events_to_apply
+from services.recalc.adapters.log_reads import events_to_apply
 from services.recalc.adapters.outbox import append_outcomes
-from services.recalc.adapters.rows import Sums, sums_of
+from services.recalc.adapters.projection_rows import Sums, sums_of
 from services.recalc.adapters.store import ProjectionStore, Stored, Writes
-from services.recalc.domain.book import FinanceBook
 from services.recalc.domain.columns import NotColumnar
-from services.recalc.domain.needs import hours_needed
+from services.recalc.domain.finance_book import FinanceBook
+from services.recalc.domain.hours_needed import hours_needed
 from services.recalc.domain.reference import ReferenceData
 from services.recalc.domain.views import RecordView, TaskView
 from services.recalc.service_layer.cache import ProjectCache
-from services.recalc.service_layer.clock import SLOW_SECONDS
-from services.recalc.service_layer.clock import PhaseClock as _Clock
+from services.recalc.service_layer.phase_timer import SLOW_SECONDS
+from services.recalc.service_layer.phase_timer import PhaseClock as _Clock
 from shared.events import EventData, RecordedEvent, TaskMoved, project_of_stream
 from shared.infra import eventlog
 from shared.infra.db import raw

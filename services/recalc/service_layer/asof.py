@@ -16,7 +16,7 @@ import asyncio
 from collections.abc import Iterable
 from typing import Any
 
-from services.recalc.adapters.rows import (
+from services.recalc.adapters.projection_rows import (
     HOUR,
     PROJECT,
     RECORD,
@@ -26,7 +26,7 @@ from services.recalc.adapters.rows import (
     TOTAL_COLUMNS,
     TOTAL_FIELDS,
 )
-from services.recalc.domain.book import FinanceBook
+from services.recalc.domain.finance_book import FinanceBook
 from services.recalc.domain.reference import ReferenceData
 from services.recalc.domain.state import ProjectState
 from services.recalc.domain.views import PricingObserver

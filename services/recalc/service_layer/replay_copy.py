@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Sequence
 from operator import attrgetter
 from typing import Any
 
-from services.recalc.adapters.rows import (
+from services.recalc.adapters.projection_rows import (
     EXPENSE,
     HOUR,
     OWN_SUMS,
@@ -26,7 +26,7 @@ from services.recalc.adapters.rows import (
     Column,
     sums_of,
 )
-from services.recalc.domain.book import FinanceBook
+from services.recalc.domain.finance_book import FinanceBook
 
 Getter = Callable[[Any], Any]
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import orjson
 
-from services.recalc.domain.book import FinanceBook
+from services.recalc.domain.finance_book import FinanceBook
 from services.recalc.service_layer.asof import reference_as_of
 from services.recalc.service_layer.isolation import describe
 from services.recalc.service_layer.replay_copy import copy_projects

@@ -11,7 +11,7 @@ from audit_histories import PREAMBLE, PROJECTS, RECORDS, histories, parsed
 from audit_kit import HISTORY_SETTINGS, NOON, append_if_valid, history_log
 from hypothesis import given, settings
 
-from services.recalc.adapters.reads import ProjectionReader
+from services.recalc.adapters.projection_reads import ProjectionReader
 from services.recalc.adapters.store import ProjectionStore
 from services.recalc.entrypoints.bodies import (
     finances_body,

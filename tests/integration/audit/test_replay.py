@@ -10,7 +10,7 @@ import pytest
 from audit_kit import AuditLog
 
 from services.cli.replay import run
-from services.recalc.adapters.reads import ProjectionReader
+from services.recalc.adapters.projection_reads import ProjectionReader
 from services.recalc.adapters.store import ProjectionStore
 from services.recalc.entrypoints.bodies import hours_body
 from services.recalc.service_layer import asof

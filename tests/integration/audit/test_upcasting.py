@@ -15,7 +15,7 @@ from fastapi import FastAPI
 
 from services.ledger.entrypoints.http import LedgerState
 from services.ledger.entrypoints.http import router as ledger_router
-from services.recalc.adapters.reads import ProjectionReader
+from services.recalc.adapters.projection_reads import ProjectionReader
 from services.recalc.adapters.store import ProjectionStore
 from services.recalc.service_layer import asof
 from services.recalc.service_layer.replay import Replayer

@@ -63,7 +63,7 @@ def _streams(events: list[EventData]) -> tuple[list[EventData | tuple[EventData,
 
 
 class ColumnStore(ProjectionStore):
-    """Counts the rows it loads as columns (`hourcols`)."""
+    """Counts the rows it loads as columns (`hours_as_columns`)."""
 
     def __init__(self) -> None:
         super().__init__()

@@ -142,7 +142,7 @@ async def test_a_stored_amount_the_columns_cannot_hold_exactly_is_priced_as_obje
 async def test_two_ids_with_one_hash_refuse_the_load(
     recalc_engine: AsyncEngine, log_writer: LogWriter
 ) -> None:
-    """Ids travel as 64-bit hashes (`hourcols.IdKeys`): when the worker has learnt two
+    """Ids travel as 64-bit hashes (`hours_as_columns.IdKeys`): when the worker has learnt two
     ids for the hash an entry names (planted here), the load is refused rather than
     guessed, and the project is priced as objects, to the cent."""
     i, advancer, store = await _priced_project(recalc_engine, log_writer)

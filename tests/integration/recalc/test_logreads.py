@@ -9,7 +9,7 @@ from recalc_logkit import LogWriter
 from recalc_scenarios import e1, hours, ids, move, rid
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.recalc.adapters.logreads import events_to_apply
+from services.recalc.adapters.log_reads import events_to_apply
 from shared.events import ProjectCreated
 from shared.infra.db import raw
 

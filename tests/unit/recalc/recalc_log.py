@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from services.recalc.domain.book import FinanceBook
+from services.recalc.domain.finance_book import FinanceBook
 from services.recalc.domain.reference import ReferenceData
 from shared.events import (
     BillingRecordCreated,
@@ -59,7 +59,7 @@ def rates(level: str, rate_type: str, *periods: RatePeriod | str, **ids: str) ->
 
 class Log:
     #: the path a recalculation prices entries held as objects by, unless told:
-    #: columns (`hourtable`) or the scalar reference (`FinanceBook(columnar=...)`)
+    #: columns (`hour_table`) or the scalar reference (`FinanceBook(columnar=...)`)
     columnar = True
 
     def __init__(self, recorded_at: datetime = NOON, *, columnar: bool | None = None) -> None:

@@ -1,5 +1,5 @@
 """One meaning, two speeds (issue 9): a recalculation that prices entries as columns
-(`columns.price`, `hourtable.reprice`) gives every entry, view and total the scalar
+(`columns.price`, `hour_table.reprice`) gives every entry, view and total the scalar
 `Pricer` gives, to the cent and to the written scale of every rate.
 
 The centre is a property test: random histories (`recalc_histories`: every event
@@ -21,7 +21,6 @@ from recalc_histories import histories
 from recalc_log import D, Log, period, rates
 
 from services.recalc.domain import recalc as recalc_module
-from services.recalc.domain.book import FinanceBook
 from services.recalc.domain.columns import (
     NotColumnar,
     Priced,
@@ -31,6 +30,7 @@ from services.recalc.domain.columns import (
     rate_of,
     task_columns,
 )
+from services.recalc.domain.finance_book import FinanceBook
 from shared.events import (
     EventData,
     FinancesRecalculated,
@@ -86,7 +86,7 @@ def assert_same_project(columnar: FinanceBook, scalar: FinanceBook, project_id: 
 
 
 class _Counted:
-    """Wraps `hourtable.reprice` as `recalc` calls it: the columnar book really
+    """Wraps `hour_table.reprice` as `recalc` calls it: the columnar book really
     priced its recalculations as columns (no silent fallback to the scalar path)."""
 
     def __init__(self, reprice: Any) -> None:

@@ -1,8 +1,8 @@
-"""`hourcols.IdKeys`: ids by the hash their hour rows store (migration 0009)."""
+"""`hours_as_columns.IdKeys`: ids by the hash their hour rows store (migration 0009)."""
 
 from __future__ import annotations
 
-from services.recalc.adapters.hourcols import IdKeys
+from services.recalc.adapters.hours_as_columns import IdKeys
 
 
 def test_a_learnt_id_is_found_by_its_hash_and_its_hash_by_it() -> None:

@@ -2,7 +2,7 @@
 
 A realistic project (every rate level, periods, four-place rates, a billed record)
 is priced as columns both ways the recalculation does it (`columns.price`, and
-`hourtable.from_entries` + `reprice`), and every numpy array reachable from the
+`hour_table.from_entries` + `reprice`), and every numpy array reachable from the
 results is walked generically, field by field: a float field added to any of these
 dataclasses later fails here."""
 
@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 from recalc_log import Log, period, rates
 
-from services.recalc.domain import columns, hourtable
+from services.recalc.domain import columns, hour_table
 from services.recalc.domain.columns import (
     EntryColumns,
     Priced,
@@ -29,7 +29,7 @@ from services.recalc.domain.columns import (
     rate_arrays,
     task_columns,
 )
-from services.recalc.domain.hourtable import HourTable, Repriced, from_entries, reprice
+from services.recalc.domain.hour_table import HourTable, Repriced, from_entries, reprice
 from shared.events import (
     Assignment,
     BillingRecordCreated,
@@ -175,7 +175,7 @@ def test_no_float_dtype_in_the_columnar_money_path() -> None:
 def test_no_column_dataclass_declares_a_float() -> None:
     """The declarations too: every field of the column types is an integer or bool
     array (or ids, codes and counts)."""
-    for module in (columns, hourtable):
+    for module in (columns, hour_table):
         for cls in vars(module).values():
             if isinstance(cls, type) and dataclasses.is_dataclass(cls):
                 for f in dataclasses.fields(cls):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from services.recalc.domain.needs import hours_needed
+from services.recalc.domain.hours_needed import hours_needed
 from shared.events import (
     BillingRecordItemsAdded,
     BillingRecordItemsRemoved,

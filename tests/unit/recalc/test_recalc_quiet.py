@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from recalc_log import Log, rates
 from test_recalc_properties import logs
 
-from services.recalc.domain.book import FinanceBook
+from services.recalc.domain.finance_book import FinanceBook
 from services.recalc.domain.reference import ReferenceData
 from shared.events import (
     EventData,
@@ -45,7 +45,7 @@ def quiet_replay(events: list[RecordedEvent], *, columnar: bool = True) -> Finan
             book.apply_stored(HoursLoggedAt(event.position, event.stream, bare))
         else:
             assert book.apply_stored(event) == []  # R6.4 is the publishing book's job
-    book.settle()  # plans are priced late (book.py)
+    book.settle()  # plans are priced late (finance_book.py)
     return book
 
 

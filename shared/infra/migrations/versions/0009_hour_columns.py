@@ -1,7 +1,7 @@
 """Hour rows carry their columnar form, computed by PostgreSQL on every write.
 
 A recalculation loads a project's hour entries as integer columns (issue 9,
-`services/recalc/adapters/hourcols.py`). Computing that form at read time (hashing
+`services/recalc/adapters/hours_as_columns.py`). Computing that form at read time (hashing
 five ids, scaling numerics, hashing the prices) cost more than reading the rows, and
 a binary COPY costs about the same per value sent whatever the value: so the form is
 stored, as generated columns, and packed into few values.

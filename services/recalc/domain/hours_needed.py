@@ -6,7 +6,7 @@ A project's hour entries are most of its lines, and most events read none of the
 running sums). The worker holds projects without their entries and, before applying
 a batch, loads what these functions say the batch reads: named entries for edits,
 deletes and billing items; every entry of a moved task (R6.3), which moves them;
-every entry, as columns (`hourtable`), of a project a recalculation (R6.1) re-prices.
+every entry, as columns (`hour_table`), of a project a recalculation (R6.1) re-prices.
 
 Rules: docs/rules.md#r6.
 """

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from services.recalc.domain.event_step import Recalc, Step
 from services.recalc.domain.planning import price_plan
 from services.recalc.domain.rates import make_table
 from services.recalc.domain.state import Assignment, ProjectInfo, ProjectState, TaskState
-from services.recalc.domain.step import Recalc, Step
 from shared.events import (
     PLAN_FIELDS,
     ProjectCreated,

@@ -40,11 +40,11 @@ class Step:
     record_projects: dict[str, str]
     observer: PricingObserver | None
     today: date
-    #: price a recalculation of many entries as columns (`hourtable`); False: the
+    #: price a recalculation of many entries as columns (`hour_table`); False: the
     #: scalar path, the reference the columns are tested against
     columnar: bool = True
     #: a quiet book's: prices a task's plan later, as at this position and "today"
-    #: (book.py); None: now
+    #: (finance_book.py); None: now
     defer_plan: Callable[[ProjectState, TaskState, int, date], None] | None = None
     recalcs: list[Recalc] = field(default_factory=list)
 

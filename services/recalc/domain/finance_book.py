@@ -23,13 +23,13 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any
 
-from services.recalc.domain import items, projects
+from services.recalc.domain import line_handlers, project_handlers
+from services.recalc.domain.event_step import Recalc, Step, today_of
 from services.recalc.domain.planning import price_plan
 from services.recalc.domain.pricing import Pricer
 from services.recalc.domain.recalc import recalculate
 from services.recalc.domain.reference import ReferenceData
 from services.recalc.domain.state import Changes, ProjectState, TaskState
-from services.recalc.domain.step import Recalc, Step, today_of
 from services.recalc.domain.totals import project_totals, record_view, task_view
 from services.recalc.domain.views import PricingObserver, RecordView, TaskView
 from shared.events import (
@@ -67,24 +67,24 @@ from shared.events.trusted import LoggedHours
 Handler = Callable[[Step, ProjectState, Any], None]
 
 _HANDLERS: dict[type[EventData], Handler] = {
-    ProjectUpdated: projects.project_updated,
-    ProjectStatusChanged: projects.project_status_changed,
-    RatesSet: projects.project_rates_set,
-    TaskCreated: projects.task_created,
-    TaskUpdated: projects.task_updated,
-    TaskStatusChanged: projects.task_status_changed,
-    TaskMoved: projects.task_moved,
-    HoursLogged: items.hours_logged,
-    HoursEdited: items.hours_edited,
-    HoursDeleted: items.hours_deleted,
-    ExpenseRecorded: items.expense_recorded,
-    ExpenseUpdated: items.expense_updated,
-    ExpenseDeleted: items.expense_deleted,
-    BillingRecordCreated: items.record_created,
-    BillingRecordUpdated: items.record_updated,
-    BillingRecordItemsAdded: items.items_added,
-    BillingRecordItemsRemoved: items.items_removed,
-    BillingRecordStatusChanged: items.record_status_changed,
+    ProjectUpdated: project_handlers.project_updated,
+    ProjectStatusChanged: project_handlers.project_status_changed,
+    RatesSet: project_handlers.project_rates_set,
+    TaskCreated: project_handlers.task_created,
+    TaskUpdated: project_handlers.task_updated,
+    TaskStatusChanged: project_handlers.task_status_changed,
+    TaskMoved: project_handlers.task_moved,
+    HoursLogged: line_handlers.hours_logged,
+    HoursEdited: line_handlers.hours_edited,
+    HoursDeleted: line_handlers.hours_deleted,
+    ExpenseRecorded: line_handlers.expense_recorded,
+    ExpenseUpdated: line_handlers.expense_updated,
+    ExpenseDeleted: line_handlers.expense_deleted,
+    BillingRecordCreated: line_handlers.record_created,
+    BillingRecordUpdated: line_handlers.record_updated,
+    BillingRecordItemsAdded: line_handlers.items_added,
+    BillingRecordItemsRemoved: line_handlers.items_removed,
+    BillingRecordStatusChanged: line_handlers.record_status_changed,
 }
 
 
@@ -200,7 +200,7 @@ class FinanceBook:
                 state = self.projects.get(project_id)
                 if state is not None:
                     pricer = self._pricer(project_id, state, event.position)
-                    items.edit_hour(pricer, state, data, event.position)  # type: ignore[arg-type]
+                    line_handlers.edit_hour(pricer, state, data, event.position)  # type: ignore[arg-type]
                 return []
         step = Step(
             event=event,
@@ -213,7 +213,7 @@ class FinanceBook:
             defer_plan=self._defer_plan if self.quiet else None,
         )
         if isinstance(data, ProjectCreated):
-            projects.project_created(step, data)
+            project_handlers.project_created(step, data)
             return [] if self.quiet else self._published(event, {}, step)
         handler = _HANDLERS.get(type(data))
         state = self.projects.get(project_id)
@@ -244,7 +244,7 @@ class FinanceBook:
         """A quiet book's `HoursLogged`: priced by the project's kept pricer."""
         state = self.projects.get(project_id)
         if state is not None:
-            items.log_hour(self._pricer(project_id, state, position), state, data, position)
+            line_handlers.log_hour(self._pricer(project_id, state, position), state, data, position)
 
     def apply_stored(self, event: RecordedEvent | HoursLoggedAt) -> list[EventData]:
         """`apply`, or `log_hours` for a bare event."""

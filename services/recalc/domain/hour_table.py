@@ -37,7 +37,7 @@ from services.recalc.domain.columns import (
     sums_by,
     task_columns,
 )
-from services.recalc.domain.lines import HourEntry, ProjectInfo, TaskState
+from services.recalc.domain.project_lines import HourEntry, ProjectInfo, TaskState
 from services.recalc.domain.reference import ReferenceData
 
 

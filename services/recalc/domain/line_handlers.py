@@ -8,10 +8,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from services.recalc.domain.event_step import Step
 from services.recalc.domain.money import ZERO_CENTS
 from services.recalc.domain.pricing import Pricer, price_hour
 from services.recalc.domain.state import BillingRecordState, ExpenseState, HourEntry, ProjectState
-from services.recalc.domain.step import Step
 from shared.events import (
     BillingRecordCreated,
     BillingRecordItemsAdded,
@@ -55,7 +55,7 @@ def log_hour(
 ) -> HourEntry:
     """`hours_logged` with a given pricer: one made at `position`, or at an earlier
     position of the same project with no reference, project or task change since (it
-    answers as one made at `position` would; a quiet book reuses it, book.py)."""
+    answers as one made at `position` would; a quiet book reuses it, finance_book.py)."""
     task = state.tasks.get(data.task_id) if data.task_id is not None else None
     hour = HourEntry(  # positional: a replay makes one per entry of the log
         data.hour_id,  # hour_id

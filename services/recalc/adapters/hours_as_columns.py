@@ -38,7 +38,7 @@ import numpy as np
 
 from services.recalc.domain import columns
 from services.recalc.domain.columns import Priced
-from services.recalc.domain.hourtable import HourTable
+from services.recalc.domain.hour_table import HourTable
 
 #: hash column -> id column of each id an hour row names
 _KEYS = {

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import httpx
@@ -72,128 +72,146 @@ async def test_201_then_200_for_an_all_duplicate_retry(client: httpx.AsyncClient
     assert len(await log(client)) == 6
 
 
-async def test_every_refusal_leaves_the_log_unchanged(client: httpx.AsyncClient) -> None:
+HOUR = {"hour_id": "H", "owner_id": "U", "task_id": "T", "entry_date": "2023-06-19"}
+Send = Callable[[httpx.AsyncClient, list[dict[str, Any]]], Awaitable[httpx.Response]]
+
+
+def sending(*events: dict[str, Any], **kw: Any) -> Send:
+    async def send(client: httpx.AsyncClient, _log: list[dict[str, Any]]) -> httpx.Response:
+        return await post(client, *events, **kw)
+
+    return send
+
+
+async def _malformed(client: httpx.AsyncClient, _log: list[dict[str, Any]]) -> httpx.Response:
+    return await client.post("/v1/events", content=b'{"events": [', headers=ALL)
+
+
+async def _repeat(client: httpx.AsyncClient, log_: list[dict[str, Any]]) -> httpx.Response:
+    return await post(client, {**SETUP[0], "event_id": log_[0]["event_id"]})
+
+
+async def _conflict(client: httpx.AsyncClient, log_: list[dict[str, Any]]) -> httpx.Response:
+    first_id = log_[0]["event_id"]
+    return await post(client, env("JobRoleDefined", first_id, role_id="R", name="other"))
+
+
+#: (request, status, error code, event_index, field); status 200: a duplicate
+REFUSALS: dict[str, tuple[Send, int, str, int | None, str | None]] = {
+    "malformed json": (_malformed, 400, "malformed_json", None, None),
+    "empty batch": (sending(), 422, "invalid_batch_size", None, "events"),
+    "1001 events": (sending(*[{}] * 1001), 422, "invalid_batch_size", None, "events"),
+    "unknown type": (sending(env("NoSuchThing")), 422, "unknown_event_type", 0, "type"),
+    "an output type": (
+        sending(env("ProjectFinancesChanged")),
+        422,
+        "unknown_event_type",
+        0,
+        "type",
+    ),
+    "25 hours": (
+        sending(SETUP[0], env("HoursLogged", **{**HOUR, "hours": "25"})),
+        422,
+        "invalid_field",
+        1,
+        "data.hours",
+    ),
+    "missing hours": (sending(env("HoursLogged", **HOUR)), 422, "missing_field", 0, "data.hours"),
+    "unknown field": (
+        sending(env("HoursLogged", **HOUR, hours="1", hourz="1")),
+        422,
+        "unknown_field",
+        0,
+        "data.hourz",
+    ),
+    "month 13": (
+        sending(
+            env(
+                "RatesSet",
+                level="user",
+                rate_type="billing",
+                user_id="U",
+                periods=[{"value": "1", "start_date": "2023-13-01"}],
+            )
+        ),
+        422,
+        "invalid_field",
+        0,
+        "data.periods[0].start_date",
+    ),
+    "a position in the envelope": (
+        sending({**SETUP[0], "position": 3}),
+        422,
+        "unknown_field",
+        0,
+        "position",
+    ),
+    "an event_id not a uuid": (
+        sending({**SETUP[0], "event_id": "nope"}),
+        422,
+        "invalid_field",
+        0,
+        "event_id",
+    ),
+    "rates without rates:write": (
+        sending(
+            env("RatesSet", level="user", rate_type="billing", user_id="U", periods=[]),
+            headers=token("events:write"),
+        ),
+        403,
+        "forbidden",
+        0,
+        None,
+    ),
+    "recalculation without finance:recalculate": (
+        sending(
+            env("FinancesRecalculationRequested", project_ids=["P"]),
+            headers=token("events:write"),
+        ),
+        403,
+        "forbidden",
+        0,
+        None,
+    ),
+    "overlapping periods after a good event": (
+        sending(
+            env("CompanyDefined", company_id="C", name="C"),
+            env(
+                "RatesSet",
+                level="user",
+                rate_type="billing",
+                user_id="U",
+                periods=[
+                    {"value": "1", "end_date": "2023-06-20"},
+                    {"value": "2", "start_date": "2023-06-20"},
+                ],
+            ),
+        ),
+        409,
+        "rate_periods_overlap",
+        1,
+        "data.periods[1].start_date",
+    ),
+    "a move to its own project": (
+        sending(env("TaskMoved", task_id="T", to_project_id="P")),
+        409,
+        "task_already_in_project",
+        0,
+        "data.to_project_id",
+    ),
+    "a duplicate": (_repeat, 200, "", None, None),
+    "an event_id used for another event": (_conflict, 409, "event_id_conflict", 0, "event_id"),
+}
+
+
+@pytest.mark.parametrize("case", list(REFUSALS))
+async def test_every_refusal_leaves_the_log_unchanged(client: httpx.AsyncClient, case: str) -> None:
+    send, status, code, index, field = REFUSALS[case]
     before = await log(client)
-    hour = {"hour_id": "H", "owner_id": "U", "task_id": "T", "entry_date": "2023-06-19"}
-    cases: list[tuple[httpx.Response, int, str, int | None, str | None]] = [
-        (
-            await client.post("/v1/events", content=b'{"events": [', headers=ALL),
-            400,
-            "malformed_json",
-            None,
-            None,
-        ),
-        (await post(client), 422, "invalid_batch_size", None, "events"),
-        (await post(client, *[{}] * 1001), 422, "invalid_batch_size", None, "events"),
-        (await post(client, env("NoSuchThing")), 422, "unknown_event_type", 0, "type"),
-        (await post(client, env("ProjectFinancesChanged")), 422, "unknown_event_type", 0, "type"),
-        (
-            await post(client, SETUP[0], env("HoursLogged", **{**hour, "hours": "25"})),
-            422,
-            "invalid_field",
-            1,
-            "data.hours",
-        ),
-        (await post(client, env("HoursLogged", **hour)), 422, "missing_field", 0, "data.hours"),
-        (
-            await post(client, env("HoursLogged", **hour, hours="1", hourz="1")),
-            422,
-            "unknown_field",
-            0,
-            "data.hourz",
-        ),
-        (
-            await post(
-                client,
-                env(
-                    "RatesSet",
-                    level="user",
-                    rate_type="billing",
-                    user_id="U",
-                    periods=[{"value": "1", "start_date": "2023-13-01"}],
-                ),
-            ),
-            422,
-            "invalid_field",
-            0,
-            "data.periods[0].start_date",
-        ),
-        (await post(client, {**SETUP[0], "position": 3}), 422, "unknown_field", 0, "position"),
-        (await post(client, {**SETUP[0], "event_id": "nope"}), 422, "invalid_field", 0, "event_id"),
-        (
-            await post(
-                client,
-                env("RatesSet", level="user", rate_type="billing", user_id="U", periods=[]),
-                headers=token("events:write"),
-            ),
-            403,
-            "forbidden",
-            0,
-            None,
-        ),
-        (
-            await post(
-                client,
-                env("FinancesRecalculationRequested", project_ids=["P"]),
-                headers=token("events:write"),
-            ),
-            403,
-            "forbidden",
-            0,
-            None,
-        ),
-        (
-            await post(
-                client,
-                env("CompanyDefined", company_id="C", name="C"),
-                env(
-                    "RatesSet",
-                    level="user",
-                    rate_type="billing",
-                    user_id="U",
-                    periods=[
-                        {"value": "1", "end_date": "2023-06-20"},
-                        {"value": "2", "start_date": "2023-06-20"},
-                    ],
-                ),
-            ),
-            409,
-            "rate_periods_overlap",
-            1,
-            "data.periods[1].start_date",
-        ),
-        (
-            await post(client, env("TaskMoved", task_id="T", to_project_id="P")),
-            409,
-            "task_already_in_project",
-            0,
-            "data.to_project_id",
-        ),
-        (
-            await post(
-                client,
-                {**SETUP[0], "event_id": (await log(client))[0]["event_id"]},
-            ),
-            200,
-            "",
-            None,
-            None,
-        ),
-    ]
-    first_id = before[0]["event_id"]
-    cases.append(
-        (
-            await post(client, env("JobRoleDefined", first_id, role_id="R", name="other")),
-            409,
-            "event_id_conflict",
-            0,
-            "event_id",
-        )
-    )
-    for resp, status, code, index, field in cases:
-        if status == 200:
-            assert resp.status_code == 200, resp.text  # a duplicate appends nothing either
-            continue
+    resp = await send(client, before)
+    if status == 200:
+        assert resp.status_code == 200, resp.text  # a duplicate appends nothing either
+    else:
         err = error(resp, status)
         assert err["code"] == code, err
         assert err.get("event_index") == index, err

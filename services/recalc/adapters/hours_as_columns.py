@@ -1,15 +1,18 @@
 """Hour entries as columns, in and out of PostgreSQL (issue 9).
 
 In: one query, one row per project: its rows' int8 columns as one `bytea` (each row
-`int8send(a) || int8send(b) || ...`, aggregated by `string_agg`), read by one
+`int8send(a) || int8send(b) || ...`, aggregated by `string_agg` in a `LATERAL`
+subquery per project, so that no plan sorts or hashes the rows), read by one
 `np.frombuffer` per project. Each hour row carries its columnar form as generated
 columns (migration 0009), so the load sends stored integers and computes nothing
 per row: a 64-bit hash of each id (`hashtextextended`), amounts in cents, rates in
 1/10,000ths, and one `packed` integer (date, hours, rate scales and sources, two
 flags; layout in 0009). Each value costs about the same whatever it is, hence the
-packing. This took a bulk transaction's 16 projects (14,464 rows) from 20 ms (a
-binary `COPY`, read chunk by chunk) to 11-12 ms, with no split by project after it;
-for one project of 100,000 rows the two are alike (about 90 ms).
+packing. For a bulk transaction's 16 projects (14,464 rows, cached) this takes
+9.8 ms where a binary `COPY` of the same values took 12.6 ms, and no split by
+project follows it; for one project of 100,000 rows the two are alike (90-95 ms).
+(A `GROUP BY` instead of the `LATERAL` was as fast with a hash aggregate, but the
+planner chose a sort spilling to disk on a fresh database: 300 ms for that project.)
 
 Ids come back from their hashes through `IdKeys`, which the worker keeps across
 transactions: what it does not know yet it learns from the projects' tasks and
@@ -162,43 +165,37 @@ async def load_tables(
         )
         for key, values in distinct.items()
     }
-    by_hash: dict[int, str] = {}
-    refused: set[str] = set()
-    for project_id in wanted:
-        key = ids.keys.get(project_id)
-        if key is None or key in ids.shared:
-            refused.add(project_id)  # (its rows are refused below too)
-        else:
-            by_hash[key] = project_id
-    for project_key, part in parts.items():
-        if _refused(part, doubtful):
-            refused.add(by_hash.get(project_key, ""))
-    refused.discard("")
+    # a project whose own hash is shared: its rows' `project_key` names two ids
+    refused = {p for p in wanted if ids.keys.get(p) is None or ids.keys[p] in ids.shared}
+    refused |= {project_id for project_id, part in parts.items() if _refused(part, doubtful)}
     wanted = [p for p in wanted if p not in refused]
     seqs = await _held_seqs(conn, hours, wanted, held)
     floors = await _priced_floors(conn, table("projects"), wanted)
     none = {name: np.zeros(0, dtype=np.int64) for name in _IN}
     out: dict[str, HourTable] = {}
-    for project_id in wanted:  # (a project with no stored entry yet has no rows)
-        key = ids.keys[project_id]
-        own = parts.get(key, none)
+    for project_id in wanted:
+        own = parts.get(project_id, none)  # (a project with no stored entry yet has none)
         out[project_id] = _table(ids, own, seqs.get(project_id, {}), floors.get(project_id))
     return out, sorted(refused)
 
 
-async def _fetch_rows(conn: Any, hours: str, wanted: list[str]) -> dict[int, dict[str, Any]]:
-    """By project hash, the columns of its rows (int64, in `_IN`'s order)."""
+async def _fetch_rows(conn: Any, hours: str, wanted: list[str]) -> dict[str, dict[str, Any]]:
+    """By project, the columns of its rows (int64, in `_IN`'s order); a project with
+    no row is left out."""
     rows = await conn.fetch(
-        f"SELECT h.project_key, count(*), string_agg({_ROWS}, ''::bytea)"
-        f" FROM {hours} h WHERE h.project_id = ANY($1::text[]) GROUP BY h.project_key",
+        "SELECT u.project_id, a.n, a.data FROM unnest($1::text[]) AS u(project_id)"
+        f" CROSS JOIN LATERAL (SELECT count(*) AS n, string_agg({_ROWS}, ''::bytea) AS data"
+        f" FROM {hours} h WHERE h.project_id = u.project_id) AS a",
         wanted,
     )
-    out: dict[int, dict[str, Any]] = {}
-    for project_key, count, data in rows:
+    out: dict[str, dict[str, Any]] = {}
+    for project_id, count, data in rows:
+        if not count:
+            continue
         if data is None or len(data) != count * _IN_ROW.itemsize:
             raise RuntimeError(f"hour columns of {count} rows came as {len(data or b'')} bytes")
         packed = np.frombuffer(data, dtype=_IN_ROW)
-        out[int(project_key)] = {name: packed[name].astype(np.int64) for name in _IN}
+        out[str(project_id)] = {name: packed[name].astype(np.int64) for name in _IN}
     return out
 
 

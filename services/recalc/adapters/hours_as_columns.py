@@ -1,18 +1,15 @@
 """Hour entries as columns, in and out of PostgreSQL (issue 9).
 
-In: one query, one row per project: its rows' int8 columns as one `bytea` (each row
-`int8send(a) || int8send(b) || ...`, aggregated by `string_agg` in a `LATERAL`
-subquery per project, so that no plan sorts or hashes the rows), read by one
-`np.frombuffer` per project. Each hour row carries its columnar form as generated
-columns (migration 0009), so the load sends stored integers and computes nothing
-per row: a 64-bit hash of each id (`hashtextextended`), amounts in cents, rates in
-1/10,000ths, and one `packed` integer (date, hours, rate scales and sources, two
-flags; layout in 0009). Each value costs about the same whatever it is, hence the
-packing. For a bulk transaction's 16 projects (14,464 rows, cached) this takes
-9.8 ms where a binary `COPY` of the same values took 12.6 ms, and no split by
-project follows it; for one project of 100,000 rows the two are alike (90-95 ms).
-(A `GROUP BY` instead of the `LATERAL` was as fast with a hash aggregate, but the
-planner chose a sort spilling to disk on a fresh database: 300 ms for that project.)
+In: one binary `COPY` of int8 columns, read by one `np.frombuffer`. Each hour row
+carries its columnar form as generated columns (migration 0009), so the load sends
+stored integers and computes nothing per row: a 64-bit hash of each id
+(`hashtextextended`), amounts in cents, rates in 1/10,000ths, and one `packed`
+integer (date, hours, rate scales and sources, two flags; layout in 0009). A binary
+COPY costs about the same per value whatever the value, hence the packing. (Tried
+and measured: the same values as one `bytea` per project, `string_agg` of
+`int8send`s: 9.8 ms against 12.6 for 16 cached bulk projects, but no gain in the
+bench's bulk, 184.6k against 187.8k entries/s, and 278 against 243 ms for the first
+load of the 100,000-entry project: not kept.)
 
 Ids come back from their hashes through `IdKeys`, which the worker keeps across
 transactions: what it does not know yet it learns from the projects' tasks and
@@ -95,24 +92,20 @@ _PACKED = {
 
 
 def _row_dtype(names: Sequence[str]) -> np.dtype[Any]:
-    """A row of binary COPY: a field count, then each field's length and value."""
     fields: list[tuple[str, str]] = [("count", ">i2")]
     for name in names:
         fields += [(f"{name}_len", ">i4"), (name, ">i8")]
     return np.dtype(fields)
 
 
-_IN_ROW = np.dtype([(name, ">i8") for name in _IN])
+_IN_ROW = _row_dtype(_IN)
 _OUT_ROW = _row_dtype(_OUT)
-#: the loaded values, in `_IN`'s order; none is ever NULL (a NULL would drop its whole
-#: row from the aggregate: the load counts the rows to be sure)
-_VALUES = (
+_SELECT = ", ".join(
     [f"coalesce(h.{key}, 0)" for key in _KEYS]
     + ["h.seq"]
     + [f"coalesce(h.{name}, {_NULL})" for name in ("packed", "cost_x", "revenue_x")]
     + ["h.cost_rate_x", "h.billing_rate_x", "h.priced_at"]
 )
-_ROWS = " || ".join(f"int8send({value})" for value in _VALUES)
 
 
 class IdKeys:
@@ -151,52 +144,43 @@ async def load_tables(
     kept)."""
     wanted = list(project_ids)
     hours = table("hours")
-    parts = await _fetch_rows(conn, hours, wanted)
-    distinct = {
-        key: np.unique(np.concatenate([np.zeros(0, np.int64), *(p[key] for p in parts.values())]))
-        for key in _KEYS
-    }
+    raw = await _copy_rows(conn, hours, wanted)
+    col = {name: raw[name].astype(np.int64) for name in _IN}
+    distinct = {key: np.unique(col[key]) for key in _KEYS}
     await _learn(conn, table, wanted, distinct, ids)
-    # hashes no row may name: unknown, or of two ids
-    doubtful = {
-        key: np.array(
-            [k for k in values.tolist() if k and (k in ids.shared or k not in ids.names)],
-            dtype=np.int64,
-        )
-        for key, values in distinct.items()
-    }
-    # a project whose own hash is shared: its rows' `project_key` names two ids
-    refused = {p for p in wanted if ids.keys.get(p) is None or ids.keys[p] in ids.shared}
-    refused |= {project_id for project_id, part in parts.items() if _refused(part, doubtful)}
+    by_hash: dict[int, str] = {}
+    refused: set[str] = set()
+    for project_id in wanted:
+        key = ids.keys.get(project_id)
+        if key is None or key in ids.shared:
+            refused.add(project_id)  # (its rows are refused below too)
+        else:
+            by_hash[key] = project_id
+    refused |= _refused_projects(col, distinct, ids, by_hash)
     wanted = [p for p in wanted if p not in refused]
     seqs = await _held_seqs(conn, hours, wanted, held)
     floors = await _priced_floors(conn, table("projects"), wanted)
-    none = {name: np.zeros(0, dtype=np.int64) for name in _IN}
-    out: dict[str, HourTable] = {}
-    for project_id in wanted:
-        own = parts.get(project_id, none)  # (a project with no stored entry yet has none)
-        out[project_id] = _table(ids, own, seqs.get(project_id, {}), floors.get(project_id))
-    return out, sorted(refused)
+    return _split(wanted, by_hash, ids, col, seqs, floors), sorted(refused)
 
 
-async def _fetch_rows(conn: Any, hours: str, wanted: list[str]) -> dict[str, dict[str, Any]]:
-    """By project, the columns of its rows (int64, in `_IN`'s order); a project with
-    no row is left out."""
-    rows = await conn.fetch(
-        "SELECT u.project_id, a.n, a.data FROM unnest($1::text[]) AS u(project_id)"
-        f" CROSS JOIN LATERAL (SELECT count(*) AS n, string_agg({_ROWS}, ''::bytea) AS data"
-        f" FROM {hours} h WHERE h.project_id = u.project_id) AS a",
+async def _copy_rows(conn: Any, hours: str, wanted: list[str]) -> Any:
+    chunks: list[bytes] = []
+
+    async def take(chunk: bytes) -> None:
+        chunks.append(bytes(chunk))  # a view of the driver's buffer, reused
+
+    await conn.copy_from_query(
+        f"SELECT {_SELECT} FROM {hours} h WHERE h.project_id = ANY($1::text[])",
         wanted,
+        output=take,
+        format="binary",
     )
-    out: dict[str, dict[str, Any]] = {}
-    for project_id, count, data in rows:
-        if not count:
-            continue
-        if data is None or len(data) != count * _IN_ROW.itemsize:
-            raise RuntimeError(f"hour columns of {count} rows came as {len(data or b'')} bytes")
-        packed = np.frombuffer(data, dtype=_IN_ROW)
-        out[str(project_id)] = {name: packed[name].astype(np.int64) for name in _IN}
-    return out
+    data = b"".join(chunks)
+    chunks.clear()
+    body = len(data) - len(_HEADER) - len(_TRAILER)
+    if data[:11] != _HEADER[:11] or body % _IN_ROW.itemsize:
+        raise RuntimeError("unexpected COPY output for hour columns")
+    return np.frombuffer(data, dtype=_IN_ROW, count=body // _IN_ROW.itemsize, offset=19)
 
 
 async def _learn(
@@ -239,9 +223,11 @@ async def _learn(
     ids.learn((int(r["key"]), str(r["name"])) for r in rows)
 
 
-def _refused(col: Mapping[str, Any], doubtful: Mapping[str, Any]) -> bool:
-    """Has the project a row the columns can't hold exactly, or naming an unknown or
-    shared hash (see the module's doc)?"""
+def _refused_projects(
+    col: Mapping[str, Any], distinct: Mapping[str, Any], ids: IdKeys, by_hash: Mapping[int, str]
+) -> set[str]:
+    """Projects with a row the columns can't hold exactly, or naming an unknown or
+    shared hash (see the module's doc)."""
     bad = (
         (col["packed"] == _NULL)
         | (col["cost_x"] == _NULL)
@@ -254,10 +240,13 @@ def _refused(col: Mapping[str, Any], doubtful: Mapping[str, Any]) -> bool:
     packed = col["packed"]
     for field in ("cost_source", "billing_source"):
         bad |= _bits(packed, field) >= len(columns.SOURCES)
-    for key, hashes in doubtful.items():
-        if len(hashes):
-            bad |= np.isin(col[key], hashes)
-    return bool(bad.any())
+    for key in _KEYS:
+        doubtful = [
+            k for k in distinct[key].tolist() if k and (k in ids.shared or k not in ids.names)
+        ]
+        if doubtful:
+            bad |= np.isin(col[key], np.array(doubtful, dtype=np.int64))
+    return {by_hash.get(h, "") for h in np.unique(col["project_key"][bad]).tolist()} - {""}
 
 
 def _bits(packed: Any, field: str) -> Any:
@@ -295,6 +284,37 @@ async def _priced_floors(conn: Any, projects: str, wanted: list[str]) -> dict[st
     return {str(r["project_id"]): int(r["hours_priced_at"]) for r in rows}
 
 
+def _split(
+    wanted: list[str],
+    by_hash: Mapping[int, str],
+    ids: IdKeys,
+    col: dict[str, Any],
+    seqs: dict[str, dict[str, int]],
+    floors: Mapping[str, int],
+) -> dict[str, HourTable]:
+    """One table per project of `wanted` (rows of other projects are dropped)."""
+    mine = {h: p for h, p in by_hash.items() if p in set(wanted)}
+    keys = np.array(sorted(mine), dtype=np.int64)
+    code = np.full(len(col["seq"]), len(keys), dtype=np.int64)
+    if len(keys):
+        at = np.minimum(np.searchsorted(keys, col["project_key"]), len(keys) - 1)
+        code = np.where(keys[at] == col["project_key"], at, len(keys))
+    if len(keys) > 8:
+        order = np.argsort(code, kind="stable")
+        bounds = np.searchsorted(code[order], np.arange(len(keys) + 1))
+    out: dict[str, HourTable] = {}
+    for i, project_hash in enumerate(keys.tolist()):
+        project_id = mine[project_hash]
+        # (a few projects: one pass each beats a sort of every row)
+        rows = order[bounds[i] : bounds[i + 1]] if len(keys) > 8 else np.flatnonzero(code == i)
+        out[project_id] = _table(ids, col, rows, seqs.get(project_id, {}), floors.get(project_id))
+    none = np.zeros(0, dtype=np.int64)
+    for project_id in wanted:  # (a project with no stored entry yet)
+        if project_id not in out:
+            out[project_id] = _table(ids, col, none, {}, None)
+    return out
+
+
 def _codes(hashes: Any, ids: IdKeys) -> tuple[tuple[str, ...], Any]:
     """The distinct ids among `hashes` and each row's index among them (-1: NULL)."""
     distinct, inverse = np.unique(hashes, return_inverse=True)
@@ -307,31 +327,30 @@ def _codes(hashes: Any, ids: IdKeys) -> tuple[tuple[str, ...], Any]:
 
 
 def _table(
-    ids: IdKeys, col: dict[str, Any], seq_of: dict[str, int], floor: int | None
+    ids: IdKeys, col: dict[str, Any], rows: Any, seq_of: dict[str, int], floor: int | None
 ) -> HourTable:
-    """One project's table, from its own rows' columns."""
-    tasks, task = _codes(col["task_key"], ids)
-    users, owner = _codes(col["owner_key"], ids)
-    roles, role = _codes(col["role_key"], ids)
-    records, record = _codes(col["record_key"], ids)
+    tasks, task = _codes(col["task_key"][rows], ids)
+    users, owner = _codes(col["owner_key"][rows], ids)
+    roles, role = _codes(col["role_key"][rows], ids)
+    records, record = _codes(col["record_key"][rows], ids)
     # hours on the project itself: task None, one more dictionary entry
     task_ids: tuple[str | None, ...] = tasks
     if (task < 0).any():
         task_ids = (*tasks, None)
         task = np.where(task < 0, len(tasks), task)
-    packed = col["packed"]
+    packed = col["packed"][rows]
     part = {name: _bits(packed, name) for name in _PACKED}
     kept = part["kept"] == 1
-    priced_at = col["priced_at"]
+    priced_at = col["priced_at"][rows]
     if floor is not None:
         priced_at = np.where(kept, priced_at, np.maximum(priced_at, floor))
     cost_source = part["cost_source"].astype(np.int8)
     billing_source = part["billing_source"].astype(np.int8)
     # no source, no rate (R10.7): as the dictionary gave (0, 0, 0)
-    cost_rate = np.where(cost_source == 0, 0, col["cost_rate_x"])
-    billing_rate = np.where(billing_source == 0, 0, col["billing_rate_x"])
+    cost_rate = np.where(cost_source == 0, 0, col["cost_rate_x"][rows])
+    billing_rate = np.where(billing_source == 0, 0, col["billing_rate_x"][rows])
     return HourTable(
-        seq=col["seq"],
+        seq=col["seq"][rows],
         task=task,
         owner=owner,
         role=role,
@@ -343,11 +362,11 @@ def _table(
             cost_rate=cost_rate,
             cost_places=np.where(cost_source == 0, 0, part["cost_places"]),
             cost_source=cost_source,
-            cost=col["cost_x"],
+            cost=col["cost_x"][rows],
             billing_rate=billing_rate,
             billing_places=np.where(billing_source == 0, 0, part["billing_places"]),
             billing_source=billing_source,
-            revenue=col["revenue_x"],
+            revenue=col["revenue_x"][rows],
         ),
         kept=kept,
         priced_at=priced_at,
@@ -356,7 +375,7 @@ def _table(
         roles=roles,
         records=records,
         seq_of=seq_of,
-        written=np.zeros(len(col["seq"]), dtype=np.bool_),
+        written=np.zeros(len(rows), dtype=np.bool_),
     )
 
 

@@ -1,4 +1,4 @@
-"""The recalc service's composition root: its lifespan (worker + reads) and an app."""
+"""The recalc service as an app: its lifespan (worker + reads), wired by `bootstrap`."""
 
 from __future__ import annotations
 
@@ -12,11 +12,12 @@ from dataclasses import dataclass, field
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from services.recalc import bootstrap
 from services.recalc.adapters.projection_reads import ProjectionReader
 from services.recalc.adapters.store import ProjectionStore
 from services.recalc.entrypoints.http import router
+from services.recalc.entrypoints.worker import Worker
 from services.recalc.service_layer.asof import SharedReference
-from services.recalc.worker import Worker, run_worker
 from shared.infra.app import compose_app
 from shared.infra.db import work_engine
 from shared.infra.runtime import wait_event, within
@@ -24,7 +25,7 @@ from shared.infra.settings import Settings
 
 log = logging.getLogger(__name__)
 
-__all__ = ["RecalcState", "create_app", "recalc_lifespan", "router", "run_worker"]
+__all__ = ["RecalcState", "create_app", "recalc_lifespan", "router"]
 
 
 @dataclass
@@ -43,8 +44,8 @@ async def recalc_lifespan(
     app: FastAPI, settings: Settings, engine: AsyncEngine, *, run_worker: bool = True
 ) -> AsyncIterator[None]:
     """Put the reads' state on `app.state.recalc` and run the worker beside them."""
-    store = ProjectionStore()
-    state = RecalcState(engine=engine, store=store, reader=ProjectionReader(store))
+    store = bootstrap.projection_store()
+    state = RecalcState(engine=engine, store=store, reader=bootstrap.reader(store))
     app.state.recalc = state
     stop = asyncio.Event()
     worker_engine: AsyncEngine | None = None
@@ -52,7 +53,7 @@ async def recalc_lifespan(
         # The reads use `engine` (HTTP time-outs); the worker's transactions may take
         # longer than a request's statement may, so it has an engine of its own.
         worker_engine = work_engine(settings.require_database_url(), settings)
-        state.worker = Worker(settings, worker_engine, store=store)
+        state.worker = bootstrap.worker(settings, worker_engine, store)
         state.task = asyncio.create_task(_supervise(state.worker, stop), name="recalc-worker")
     try:
         yield

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from services.recalc import worker as worker_module
+from services.recalc.entrypoints import worker as worker_module
 from services.recalc.service_layer.scheduler import Notice
 from shared.infra.runtime import release_memory
 from shared.infra.settings import Settings

@@ -1,11 +1,41 @@
-"""The relay's composition root: the sources of an installation, each with its relay."""
+"""The relay's composition root: each source of an installation, read from
+PostgreSQL and published to Kafka by a relay of its own."""
 
 from __future__ import annotations
 
-from services.relay.adapters.sources import FinanceSource, LedgerSource
-from services.relay.service_layer.ports import OutboxSource
+from typing import Any
+
+from services.relay.adapters.kafka_broker import KafkaBroker
+from services.relay.adapters.pg_outbox import (
+    FinanceSource,
+    LedgerSource,
+    OutboxSource,
+    PgOutbox,
+)
+from services.relay.service_layer.ports import Broker, Outbox
 from services.relay.service_layer.relay import OutboxRelay
 from shared.infra.settings import Settings
+
+#: seconds any one step with the database or the broker may take
+TIMEOUT = 30.0
+
+
+def relay(
+    source: OutboxSource, database_url: str, bootstrap: str, *, partitions: int, **options: Any
+) -> OutboxRelay:
+    """A relay of `source` (on PostgreSQL at `database_url`) to Kafka at `bootstrap`;
+    `options` are `OutboxRelay`'s (intervals, chunk size, time-out)."""
+    timeout = float(options.get("timeout", TIMEOUT))
+
+    async def open_outbox() -> Outbox:
+        return await PgOutbox.open(source, database_url)
+
+    async def open_broker() -> Broker:
+        return await KafkaBroker.open(bootstrap, source.topic, timeout)
+
+    return OutboxRelay(
+        source.name, source.topic, open_outbox, open_broker, partitions=partitions, **options
+    )
 
 
 def relays_for(settings: Settings) -> list[OutboxRelay]:
@@ -17,6 +47,5 @@ def relays_for(settings: Settings) -> list[OutboxRelay]:
         FinanceSource(settings.finance_topic),
     ]
     return [
-        OutboxRelay(s, database_url, bootstrap, partitions=settings.topic_partitions)
-        for s in sources
+        relay(s, database_url, bootstrap, partitions=settings.topic_partitions) for s in sources
     ]

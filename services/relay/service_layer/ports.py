@@ -1,13 +1,20 @@
-"""What the relay needs from the outside: a table to publish (`OutboxSource`).
+"""What the relay needs from the outside: an `Outbox` to read (and its stored cursor)
+and a `Broker` to publish to. Each has a real adapter (PostgreSQL, Kafka) and an
+in-memory one (`adapters/memory.py`); one contract suite per port runs on both
+(`tests/contracts/relay_contracts.py`), so the relay's own tests need no server.
 
-A source names its `relay_offsets` row and the NOTIFY channel its writers signal on;
-its messages carry the cursor the relay stores once they are delivered.
+Each is opened per session (`Opener`): any error drops both, and the relay opens them
+again after its back-off.
 """
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
+
+from services.relay.domain.broker_marker import Delivery
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,15 +25,47 @@ class OutboxMessage:
     headers: tuple[tuple[str, bytes], ...]
 
 
-class OutboxSource(Protocol):
-    """A table the relay publishes: `name` is its `relay_offsets` row, `channel` the
-    NOTIFY channel its writers signal on every commit."""
+class Outbox(Protocol):
+    """One session on a gap-free, commit-ordered table and on the relay's cursor."""
 
     @property
-    def name(self) -> str: ...
-    @property
-    def topic(self) -> str: ...
-    @property
-    def channel(self) -> str: ...
+    def wake(self) -> asyncio.Event:
+        """Set whenever the table's writers commit (cleared by the relay)."""
+        ...
 
-    async def read_after(self, conn: Any, after: int, limit: int) -> list[OutboxMessage]: ...
+    async def read_after(self, after: int, limit: int) -> list[OutboxMessage]:
+        """Committed messages with cursor > `after`, in cursor order, at most `limit`."""
+        ...
+
+    async def load_cursor(self) -> tuple[int, str | None]:
+        """The stored cursor and broker marker (0 and None when none is stored)."""
+        ...
+
+    async def store_cursor(self, position: int, marker: str) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+class Broker(Protocol):
+    """One session on the broker, for the relay's topic."""
+
+    async def partition_count(self) -> int | None:
+        """The topic's partitions; None when the topic does not exist."""
+        ...
+
+    async def end_offsets(self, partitions: Sequence[int]) -> dict[int, int]: ...
+
+    async def recreate_topic(self, partitions: int) -> int:
+        """Delete the topic if it exists and create it with `partitions`; its count."""
+        ...
+
+    async def publish(self, batch: Sequence[OutboxMessage]) -> list[Delivery]:
+        """Send every message (per key in order) and wait for every delivery: one
+        (partition, offset) each, in the batch's order."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+OpenOutbox = Callable[[], Awaitable[Outbox]]
+OpenBroker = Callable[[], Awaitable[Broker]]

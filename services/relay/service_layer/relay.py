@@ -1,17 +1,18 @@
-"""Outbox relays: publish a gap-free, commit-ordered table to a Kafka topic.
+"""Outbox relays: publish a gap-free, commit-ordered table to a topic.
 
-One relay class; its sources are in `services/relay/adapters/sources.py` (the
-ledger's log and the finance outbox), wired by `services/relay/bootstrap.py`.
+One relay class on two ports (`ports.py`): the `Outbox` it reads and the `Broker` it
+publishes to, wired by `services/relay/bootstrap.py` (the ledger's log and the
+finance outbox, on PostgreSQL and Kafka).
 
 Delivery is at least once, in cursor order per key. A relay reads a chunk after what
-it has sent, produces it and awaits every delivery; it stores its cursor after that,
+it has sent, publishes it and awaits every delivery; it stores its cursor after that,
 at most every `STORE_EVERY` seconds while busy and at once when idle or stopped, so a
-crash re-sends at most a suffix and never skips. Any error (broker,
-database) drops every client; the relay backs off and resumes from the STORED cursor.
+crash re-sends at most a suffix and never skips. Any error (broker, database) drops
+both sessions; the relay backs off (tenacity) and resumes from the STORED cursor.
 
 A broker that lost its data (the embedded broker keeps nothing across restarts) is
-detected with `relay_offsets.broker_marker` (see `BrokerMarker`) and the whole
-source is published again from the start; consumers de-duplicate by position.
+detected with the stored broker marker (see `BrokerMarker`) and the whole source is
+published again from the start; consumers de-duplicate by position.
 """
 
 from __future__ import annotations
@@ -19,20 +20,11 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Sequence
-from typing import Any
 
-import asyncpg
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type
 
-from services.relay.domain.broker_marker import BrokerMarker, Delivery
-from services.relay.service_layer.ports import OutboxMessage, OutboxSource
-from shared.infra.db import plain_dsn
-from shared.infra.kafka import (
-    end_offsets,
-    make_admin,
-    make_producer,
-    partition_count,
-    recreate_topic,
-)
+from services.relay.domain.broker_marker import BrokerMarker
+from services.relay.service_layer.ports import Broker, OpenBroker, OpenOutbox, Outbox
 from shared.infra.runtime import wait_event, within
 
 log = logging.getLogger(__name__)
@@ -46,14 +38,15 @@ STORE_EVERY = 0.2
 
 
 class OutboxRelay:
-    """Publishes `source` to Kafka until cancelled. Run exactly one per source:
+    """Publishes one outbox to one topic until cancelled. Run exactly one per outbox:
     two relays would interleave their sends and break the order per key."""
 
     def __init__(
         self,
-        source: OutboxSource,
-        database_url: str,
-        bootstrap: str,
+        name: str,
+        topic: str,
+        open_outbox: OpenOutbox,
+        open_broker: OpenBroker,
         *,
         partitions: int,
         chunk_size: int = CHUNK_SIZE,
@@ -64,9 +57,10 @@ class OutboxRelay:
         check_interval: float = 5.0,
         store_every: float = STORE_EVERY,
     ) -> None:
-        self.source = source
-        self.dsn = plain_dsn(database_url)
-        self.bootstrap = bootstrap
+        self.name = name
+        self.topic = topic
+        self.open_outbox = open_outbox
+        self.open_broker = open_broker
         self.partitions = partitions
         self.chunk_size = chunk_size
         self.poll_interval = poll_interval
@@ -78,143 +72,123 @@ class OutboxRelay:
         #: The stored cursor: everything up to it has been delivered (observability).
         self.position = 0
         self._progressed = False
+        self._failures = 0  # sessions failed since one last made progress
 
     async def run(self) -> None:
-        delay = self.backoff_initial
-        while True:
-            self._progressed = False
-            try:
+        """Sessions until cancelled; a failed one is retried after a back-off that
+        doubles from `backoff_initial` up to `backoff_max`, and starts over once a
+        session has published something."""
+        retrying = AsyncRetrying(
+            retry=retry_if_exception_type(Exception),
+            wait=self._backoff,
+            before_sleep=self._log_failure,
+            reraise=True,
+        )
+        async for attempt in retrying:
+            with attempt:
+                self._progressed = False
                 await self._session()
-            except Exception as exc:
-                log.warning(
-                    "relay %s: %s: %s; retrying in %.1fs",
-                    self.source.name,
-                    type(exc).__name__,
-                    exc,
-                    delay,
-                )
-            delay = self.backoff_initial if self._progressed else min(delay * 2, self.backoff_max)
-            await asyncio.sleep(delay)
+
+    def _backoff(self, state: RetryCallState) -> float:
+        self._failures = 1 if self._progressed else self._failures + 1
+        return float(min(self.backoff_initial * 2 ** (self._failures - 1), self.backoff_max))
+
+    def _log_failure(self, state: RetryCallState) -> None:
+        exc = state.outcome.exception() if state.outcome else None
+        delay = state.next_action.sleep if state.next_action else 0.0
+        log.warning(
+            "relay %s: %s: %s; retrying in %.1fs", self.name, type(exc).__name__, exc, delay
+        )
 
     async def _session(self) -> None:
-        """Connect everything, check the broker, then relay until something fails."""
-        conn = await within(self.timeout, asyncpg.connect(self.dsn))
+        """Open both ports, check the broker, then relay until something fails."""
+        outbox = await within(self.timeout, self.open_outbox())
         try:
-            # The stored offset need not wait for its WAL flush: if a database crash
-            # loses the last update, the relay resumes from the one before and re-sends
-            # a suffix, which at-least-once delivery allows (consumers de-duplicate by
-            # position). What it must never do, skip, cannot follow from an older offset.
-            await conn.execute("SET synchronous_commit = off")
-            wake = asyncio.Event()
-            await conn.add_listener(self.source.channel, lambda *_: wake.set())
-            position, marker = await self._load(conn)
-            position, marker = await self._check_broker(conn, position, marker)
-            self.position = position
-            producer = make_producer(self.bootstrap)
-            await within(self.timeout, producer.start())
-            loop = asyncio.get_running_loop()
-            next_check = loop.time() + self.check_interval
-            sent, last_store = position, loop.time()  # published up to `sent`
+            position, marker = await self._load(outbox)
+            broker = await within(self.timeout, self.open_broker())
             try:
-                while True:
-                    wake.clear()  # before reading, so a commit after the read wakes us
-                    batch = await self.source.read_after(conn, sent, self.chunk_size)
-                    if not batch:
-                        woken = await wait_event(wake, self.poll_interval)
-                        if sent > position and (not woken or self.store_every <= 0):
-                            position, last_store = sent, loop.time()
-                            await self._store(conn, position, marker)
-                            self.position = position
-                        if loop.time() >= next_check:
-                            # An idle relay sends nothing that could show a broker
-                            # restart, so it looks for one now and then.
-                            position, marker = await self._check_broker(conn, position, marker)
-                            sent = self.position = position
-                            next_check = loop.time() + self.check_interval
-                        continue
-                    next_check = loop.time() + self.check_interval
-                    delivered = await within(self.timeout, self._produce(producer, batch))
-                    if marker.regressed(delivered):
-                        # Offsets only grow on a broker that keeps its data.
-                        await self._store(conn, sent, marker.lost())
-                        raise BrokerDataLost(f"offsets of {self.source.topic} went back")
-                    sent, marker = batch[-1].cursor, marker.advanced(delivered)
-                    self._progressed = True
-                    if loop.time() - last_store >= self.store_every:
-                        position, last_store = sent, loop.time()
-                        await self._store(conn, position, marker)
-                        self.position = position
+                await self._relay(outbox, broker, position, marker)
             finally:
-                if sent > position:  # a clean stop keeps what it published
-                    await _quietly(
-                        f"{self.source.name}: store cursor",
-                        self._store(conn, sent, marker),
-                        self.timeout,
-                    )
-                await _quietly(f"{self.source.name}: producer stop", producer.stop(), self.timeout)
+                await _quietly(f"{self.name}: broker close", broker.close(), self.timeout)
         finally:
-            await _quietly(f"{self.source.name}: connection close", conn.close(), self.timeout)
+            await _quietly(f"{self.name}: outbox close", outbox.close(), self.timeout)
 
-    async def _produce(self, producer: Any, batch: Sequence[OutboxMessage]) -> list[Delivery]:
-        futures = [
-            await producer.send(
-                self.source.topic, value=m.value, key=m.key, headers=list(m.headers)
-            )
-            for m in batch
-        ]
-        return [(r.partition, r.offset) for r in await asyncio.gather(*futures)]
+    async def _relay(
+        self, outbox: Outbox, broker: Broker, position: int, marker: BrokerMarker
+    ) -> None:
+        position, marker = await self._check_broker(outbox, broker, position, marker)
+        self.position = position
+        loop = asyncio.get_running_loop()
+        next_check = loop.time() + self.check_interval
+        sent, last_store = position, loop.time()  # published up to `sent`
+        try:
+            while True:
+                outbox.wake.clear()  # before reading, so a commit after the read wakes us
+                batch = await outbox.read_after(sent, self.chunk_size)
+                if not batch:
+                    woken = await wait_event(outbox.wake, self.poll_interval)
+                    if sent > position and (not woken or self.store_every <= 0):
+                        position, last_store = sent, loop.time()
+                        await self._store(outbox, position, marker)
+                        self.position = position
+                    if loop.time() >= next_check:
+                        # An idle relay sends nothing that could show a broker
+                        # restart, so it looks for one now and then.
+                        position, marker = await self._check_broker(
+                            outbox, broker, position, marker
+                        )
+                        sent = self.position = position
+                        next_check = loop.time() + self.check_interval
+                    continue
+                next_check = loop.time() + self.check_interval
+                delivered = await within(self.timeout, broker.publish(batch))
+                if marker.regressed(delivered):
+                    # Offsets only grow on a broker that keeps its data.
+                    await self._store(outbox, sent, marker.lost())
+                    raise BrokerDataLost(f"offsets of {self.topic} went back")
+                sent, marker = batch[-1].cursor, marker.advanced(delivered)
+                self._progressed = True
+                if loop.time() - last_store >= self.store_every:
+                    position, last_store = sent, loop.time()
+                    await self._store(outbox, position, marker)
+                    self.position = position
+        finally:
+            if sent > position:  # a clean stop keeps what it published
+                await _quietly(
+                    f"{self.name}: store cursor", self._store(outbox, sent, marker), self.timeout
+                )
 
-    async def _load(self, conn: Any) -> tuple[int, BrokerMarker]:
-        row = await conn.fetchrow(
-            "SELECT position, broker_marker FROM relay_offsets WHERE name = $1",
-            self.source.name,
-        )
-        if row is None:
-            return 0, BrokerMarker(self.source.topic)
-        return int(row[0]), BrokerMarker.parse(row[1], self.source.topic)
+    async def _load(self, outbox: Outbox) -> tuple[int, BrokerMarker]:
+        position, text = await outbox.load_cursor()
+        return position, BrokerMarker.parse(text, self.topic)
 
-    async def _store(self, conn: Any, position: int, marker: BrokerMarker) -> None:
-        await conn.execute(
-            "INSERT INTO relay_offsets (name, position, broker_marker) VALUES ($1, $2, $3)"
-            " ON CONFLICT (name) DO UPDATE"
-            " SET position = EXCLUDED.position, broker_marker = EXCLUDED.broker_marker",
-            self.source.name,
-            position,
-            marker.dump(),
-        )
+    async def _store(self, outbox: Outbox, position: int, marker: BrokerMarker) -> None:
+        await outbox.store_cursor(position, marker.dump())
 
     async def _check_broker(
-        self, conn: Any, position: int, marker: BrokerMarker
+        self, outbox: Outbox, broker: Broker, position: int, marker: BrokerMarker
     ) -> tuple[int, BrokerMarker]:
         """Make sure the topic exists; when the broker lost what we published, start over."""
-        topic = self.source.topic
-        admin = make_admin(self.bootstrap)
-        await within(self.timeout, admin.start())
-        try:
-            count = await within(self.timeout, partition_count(admin, topic))
-            lost = marker.is_lost or (position > 0 and count is None)
-            if not lost and position > 0 and count is not None:
-                if marker.max_partition() >= count:
-                    lost = True
-                elif marker.partitions:
-                    ends = await within(
-                        self.timeout, end_offsets(self.bootstrap, topic, marker.partitions)
-                    )
-                    lost = marker.behind(ends)
-            if count is None or (lost and count != self.partitions):
-                # A topic the broker auto-created has its defaults, not ours: replace it.
-                count = await within(self.timeout, recreate_topic(admin, topic, self.partitions))
-        finally:
-            await admin.close()
+        count = await within(self.timeout, broker.partition_count())
+        lost = marker.is_lost or (position > 0 and count is None)
+        if not lost and position > 0 and count is not None:
+            if marker.max_partition() >= count:
+                lost = True
+            elif marker.partitions:
+                ends = await within(self.timeout, broker.end_offsets(marker.partitions))
+                lost = marker.behind(ends)
+        if count is None or (lost and count != self.partitions):
+            # A topic the broker auto-created has its defaults, not ours: replace it.
+            await within(self.timeout, broker.recreate_topic(self.partitions))
         if lost:
             log.warning(
                 "relay %s: the broker lost %s (it had up to cursor %d): publishing it again",
-                self.source.name,
-                topic,
+                self.name,
+                self.topic,
                 position,
             )
-            position, marker = 0, BrokerMarker(topic)
-            await self._store(conn, position, marker)
+            position, marker = 0, BrokerMarker(self.topic)
+            await self._store(outbox, position, marker)
         return position, marker
 
 
@@ -236,4 +210,4 @@ async def run_relays(relays: Sequence[OutboxRelay]) -> None:
     """Run every relay until cancelled (each retries its own failures forever)."""
     async with asyncio.TaskGroup() as group:
         for relay in relays:
-            group.create_task(relay.run(), name=f"relay-{relay.source.name}")
+            group.create_task(relay.run(), name=f"relay-{relay.name}")

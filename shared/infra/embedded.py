@@ -16,12 +16,12 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import asyncpg
+from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_fixed
 
 log = logging.getLogger(__name__)
 
@@ -33,15 +33,19 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 def wait_for_port(host: str, port: int, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            with socket.create_connection((host, port), timeout=0.5):
-                return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"nothing listens on {host}:{port}") from None
-            time.sleep(0.05)
+    """Until a connection to `host:port` succeeds (tried every 50 ms), or TimeoutError."""
+    polls = Retrying(
+        stop=stop_after_delay(timeout),
+        wait=wait_fixed(0.05),
+        retry=retry_if_exception_type(OSError),
+        reraise=True,
+    )
+    try:
+        for attempt in polls:
+            with attempt, socket.create_connection((host, port), timeout=0.5):
+                pass
+    except OSError:
+        raise TimeoutError(f"nothing listens on {host}:{port}") from None
 
 
 # For a throw-away server (the tests'): nothing is worth a fsync, and the WAL is

@@ -143,7 +143,7 @@ class Advancer:
                 clock.mark("commit")
             except BaseException:
                 for project_id in touched:
-                    self.cache.pop(project_id)
+                    self.cache.pop(project_id, None)
                     self.book.drop(project_id)
                 raise
         for project_id, entry in stored.items():
@@ -221,7 +221,7 @@ class Advancer:
             if self._generation is not None:
                 log.info("projection schema %s was swapped: caches dropped", self.store.schema)
             for project_id in list(self.book.projects):
-                self.cache.pop(project_id)
+                self.cache.pop(project_id, None)
                 self.book.drop(project_id)
             self._generation = None if generation is None else int(generation)
 
@@ -252,7 +252,7 @@ class Advancer:
                     self.book.add(cached.state)
                 previous[project_id] = cached
                 continue
-            self.cache.pop(project_id)
+            self.cache.pop(project_id, None)
             self.book.drop(project_id)
             to_load.append(project_id)
         loaded = await self.store.load(conn, to_load, light=True)

@@ -256,10 +256,15 @@ class ProjectionStore:
         return out
 
     async def load_tables(
-        self, conn: Any, project_ids: Sequence[str], held: dict[str, Collection[str]]
+        self,
+        conn: Any,
+        project_ids: Sequence[str],
+        held: dict[str, Collection[str]],
+        candidates: Collection[str] = (),
     ) -> tuple[dict[str, HourTable], list[str]]:
-        """Every stored entry of `project_ids` as columns (`hours_as_columns.load_tables`)."""
-        return await load_tables(conn, self.table, project_ids, held, self.ids)
+        """Every stored entry of `project_ids` as columns (`hours_as_columns.load_tables`);
+        `candidates`: ids the rows are likely to name (the reference's users and roles)."""
+        return await load_tables(conn, self.table, project_ids, held, self.ids, candidates)
 
     async def _load_hours(self, conn: Any, ids: list[str]) -> list[HourEntry]:
         """In chunks through a cursor (inside a transaction): the fetched rows of a

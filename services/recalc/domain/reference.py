@@ -86,6 +86,10 @@ class ReferenceData:
             self._tables.setdefault(key, History()).set(position, make_table(data.periods))
         self.position = position
 
+    def ids(self) -> list[str]:
+        """Every role and user id defined so far (any position)."""
+        return [*self.roles, *self._user_roles]
+
     def user_roles(self, user_id: str, at: int) -> UserRoles:
         history = self._user_roles.get(user_id)
         found = history.at(at) if history is not None else None

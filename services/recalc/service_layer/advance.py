@@ -292,7 +292,7 @@ class Advancer:
         refused: list[str] = []
         if whole:
             tables, refused = await self.store.load_tables(
-                conn, whole, {p: light[p].hours.keys() for p in whole}
+                conn, whole, {p: light[p].hours.keys() for p in whole}, self.reference.ids()
             )
             for project_id, table in tables.items():
                 light[project_id].hold_columns(table)

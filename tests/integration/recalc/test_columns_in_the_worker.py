@@ -69,8 +69,10 @@ class ColumnStore(ProjectionStore):
         super().__init__()
         self.loaded: list[tuple[str, int]] = []
 
-    async def load_tables(self, conn: Any, project_ids: Any, held: Any) -> Any:
-        tables, refused = await super().load_tables(conn, project_ids, held)
+    async def load_tables(
+        self, conn: Any, project_ids: Any, held: Any, candidates: Any = ()
+    ) -> Any:
+        tables, refused = await super().load_tables(conn, project_ids, held, candidates)
         self.loaded += [(p, len(t)) for p, t in tables.items()]
         return tables, refused
 

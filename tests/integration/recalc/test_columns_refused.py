@@ -76,11 +76,58 @@ class Loads(ProjectionStore):
         self.loaded: list[str] = []
         self.refused: list[str] = []
 
-    async def load_tables(self, conn: Any, project_ids: Any, held: Any) -> Any:
-        tables, refused = await super().load_tables(conn, project_ids, held)
+    async def load_tables(
+        self, conn: Any, project_ids: Any, held: Any, candidates: Any = ()
+    ) -> Any:
+        tables, refused = await super().load_tables(conn, project_ids, held, candidates)
         self.loaded += list(tables)
         self.refused += refused
         return tables, refused
+
+
+class _Recording:
+    """A connection that records the SQL of every `fetch`."""
+
+    def __init__(self, conn: Any, sql: list[str]) -> None:
+        self._conn = conn
+        self._sql = sql
+
+    async def fetch(self, sql: str, *args: Any) -> Any:
+        self._sql.append(sql)
+        return await self._conn.fetch(sql, *args)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._conn, name)
+
+
+class Queries(Loads):
+    """Records the statements of each load as columns."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sql: list[str] = []
+
+    async def load_tables(
+        self, conn: Any, project_ids: Any, held: Any, candidates: Any = ()
+    ) -> Any:
+        return await super().load_tables(_Recording(conn, self.sql), project_ids, held, candidates)
+
+
+async def test_a_fresh_worker_learns_users_and_roles_from_its_reference_data(
+    recalc_engine: AsyncEngine, log_writer: LogWriter
+) -> None:
+    """The hashes of the hour rows' owners are learnt from the reference's users
+    (hashed by the server with the project's own ids), not by a scan of the hour
+    rows, which took 80 ms for the bench's 100,000-entry project."""
+    i, _, _ = await _priced_project(recalc_engine, log_writer)
+    store = Queries()  # a worker that has learnt nothing yet
+    fresh = Advancer(store)
+    await _recalculate_at(recalc_engine, log_writer, fresh, i, "40")
+    assert (store.loaded, store.refused) == ([i.project], [])
+    assert store.sql and not any("DISTINCT" in sql for sql in store.sql), store.sql
+    assert store.ids.names[store.ids.keys[i.user]] == i.user
+    rows = {h["hour_id"]: h for h in (await dump(log_writer.url))["hours"]}
+    assert rows["h-1"]["revenue"] == Decimal("80.00")
 
 
 async def _priced_project(

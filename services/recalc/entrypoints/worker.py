@@ -86,6 +86,7 @@ class Worker:
                 await self._commit(consumer, force=False)
             await self._commit(consumer, force=True)
         finally:
+            self.advancer.stop_loading_ahead()
             await consumer.stop()
 
     async def _poll(self, consumer: AIOKafkaConsumer) -> None:
@@ -146,6 +147,9 @@ class Worker:
             self._release_when_idle()
             return
         self._last_work, self._released = time.monotonic(), False
+        if batch.heavy and self.parked is not None and not (self.parked & set(batch.projects)):
+            # PostgreSQL reads the next batch's tables while this one is priced here
+            self.advancer.load_ahead(self.engine, self.scheduler.heavy_after(batch))
         try:
             outcome = await self._advance(batch)
             await self._settle(outcome, batch.upto)

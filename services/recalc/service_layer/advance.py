@@ -13,6 +13,7 @@ from (its oid is the generation).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -25,6 +26,7 @@ from services.recalc.adapters.projection_rows import Sums, sums_of
 from services.recalc.adapters.store import ProjectionStore, Stored, Writes
 from services.recalc.domain.columns import NotColumnar
 from services.recalc.domain.finance_book import FinanceBook
+from services.recalc.domain.hour_table import HourTable
 from services.recalc.domain.hours_needed import hours_needed
 from services.recalc.domain.reference import ReferenceData
 from services.recalc.domain.views import RecordView, TaskView
@@ -87,6 +89,71 @@ class Advancer:
         self._generation: int | None = None  # oid of the schema the caches came from
         #: projects whose entries the columns refused (`NotColumnar`): priced as objects
         self.by_objects: set[str] = set()
+        #: hour tables loaded ahead of their transaction (`load_ahead`), by project:
+        #: (schema generation, applied position, table) as read in one snapshot
+        self._ahead: dict[str, tuple[int | None, int, HourTable]] = {}
+        self._ahead_task: asyncio.Task[None] | None = None
+        self._ahead_projects: frozenset[str] = frozenset()
+
+    def load_ahead(self, engine: AsyncEngine, projects: Sequence[str]) -> None:
+        """Start loading the hour tables of `projects` (the next batch of
+        recalculations) on a connection of its own, so that PostgreSQL reads them
+        while this process prices the batch before. Only a guess: the transaction that
+        re-prices a project takes its table only if the project's applied position is
+        still the one read with it (every write of a project's rows moves it), and
+        loads for itself otherwise. At most one load ahead runs at a time."""
+        if self._ahead_task is not None and not self._ahead_task.done():
+            return
+        wanted = [p for p in projects if p not in self.by_objects]
+        if wanted:
+            self._ahead_projects = frozenset(wanted)
+            self._ahead_task = asyncio.create_task(self._load_ahead(engine, wanted))
+
+    def stop_loading_ahead(self) -> None:
+        """Cancel a load ahead still running, and forget what was loaded."""
+        if self._ahead_task is not None:
+            self._ahead_task.cancel()
+            self._ahead_task = None
+        self._ahead = {}
+
+    async def _load_ahead(self, engine: AsyncEngine, projects: list[str]) -> None:
+        try:
+            async with engine.connect() as sa_conn:
+                conn = await raw(sa_conn)
+                # one snapshot: the applied positions say what the tables hold
+                async with conn.transaction(isolation="repeatable_read", readonly=True):
+                    generation = await conn.fetchval(
+                        "SELECT to_regnamespace($1)::oid", self.store.schema
+                    )
+                    applied = await self.store.applied_positions(conn, projects)
+                    tables, _ = await self.store.load_tables(
+                        conn, projects, {}, self.reference.ids()
+                    )
+        except Exception:  # the transaction loads for itself
+            log.debug("loading %d tables ahead failed", len(projects), exc_info=True)
+            return
+        gen = None if generation is None else int(generation)
+        self._ahead = {p: (gen, applied.get(p, 0), t) for p, t in tables.items()}
+
+    async def _tables_ahead(
+        self, projects: Sequence[str], applied: dict[str, int], light: dict[str, Any]
+    ) -> dict[str, HourTable]:
+        """The tables loaded ahead for `projects` that are still what is stored (the
+        same schema, applied position, and no entry held as an object); the rest of
+        others loaded ahead stay for their own transaction."""
+        task = self._ahead_task
+        if task is not None and not task.done() and self._ahead_projects & set(projects):
+            await asyncio.shield(task)
+        out: dict[str, HourTable] = {}
+        for project_id in projects:
+            found = self._ahead.pop(project_id, None)
+            if found is None:
+                continue
+            generation, at, table = found
+            state = light[project_id]
+            if generation == self._generation and at == applied[project_id] and not state.hours:
+                out[project_id] = table
+        return out
 
     async def advance(self, engine: AsyncEngine, projects: Iterable[str], upto: int) -> set[str]:
         """Advance `projects` (and the other side of any task move) to `upto`.
@@ -183,7 +250,7 @@ class Advancer:
             if not others:
                 break
             wanted |= others  # fixpoint: a move needs both of its projects
-        await self._fill_hours(conn, events)
+        await self._fill_hours(conn, events, applied)
         clock.mark("load")
         outcomes: list[EventData] = []
         for event in events:
@@ -223,6 +290,7 @@ class Advancer:
             for project_id in list(self.book.projects):
                 self.cache.pop(project_id, None)
                 self.book.drop(project_id)
+            self._ahead = {}
             self._generation = None if generation is None else int(generation)
 
     async def _lock(self, conn: Any, project_ids: Sequence[str]) -> None:
@@ -262,7 +330,9 @@ class Advancer:
             if entry is not None:
                 self.book.add(entry.state)
 
-    async def _fill_hours(self, conn: Any, events: Sequence[RecordedEvent]) -> None:
+    async def _fill_hours(
+        self, conn: Any, events: Sequence[RecordedEvent], applied: dict[str, int]
+    ) -> None:
         """Load the hour entries the events read (domain.needs) into the held states:
         named ones and a moved task's as objects, then every entry of a project to
         re-price as columns (the objects' rows are left to them: `HourTable.live`)."""
@@ -291,9 +361,13 @@ class Advancer:
         )
         refused: list[str] = []
         if whole:
-            tables, refused = await self.store.load_tables(
-                conn, whole, {p: light[p].hours.keys() for p in whole}, self.reference.ids()
-            )
+            tables = await self._tables_ahead(whole, applied, light)
+            rest = [p for p in whole if p not in tables]
+            if rest:
+                loaded_now, refused = await self.store.load_tables(
+                    conn, rest, {p: light[p].hours.keys() for p in rest}, self.reference.ids()
+                )
+                tables.update(loaded_now)
             for project_id, table in tables.items():
                 light[project_id].hold_columns(table)
         # As objects: what the columns can't hold exactly (stored under older limits).

@@ -120,6 +120,18 @@ class Scheduler:
         self._last_heavy = False
         return Batch(tuple(chosen), max(self.pending[p] for p in chosen), heavy=False)
 
+    def heavy_after(self, batch: Batch) -> list[str]:
+        """The projects the next heavy batch after `batch` would take, as things stand
+        (a guess, for loading ahead: news may change it)."""
+        taken = set(batch.projects)
+        out: list[str] = []
+        for project in self.pending:
+            if project in self.heavy and project not in taken:
+                out.append(project)
+                if len(out) >= self.heavy_batch:
+                    break
+        return out
+
     def completed(self, projects: Iterable[str], upto: int) -> None:
         """`projects` were advanced to `upto` (and committed) in the log of record."""
         for project in projects:

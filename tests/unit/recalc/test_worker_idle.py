@@ -23,6 +23,9 @@ class _Advancer:
         self.calls.append((tuple(projects), upto))
         return set(projects)
 
+    def load_ahead(self, engine: Any, projects: Any) -> None:
+        pass
+
 
 class _NothingParked:
     async def read(self) -> list[Any]:

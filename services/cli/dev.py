@@ -169,10 +169,9 @@ async def _topics(_app: FastAPI, settings: Settings, _engine: AsyncEngine) -> As
 
 @contextlib.asynccontextmanager
 async def _relays(_app: FastAPI, settings: Settings, _engine: AsyncEngine) -> AsyncIterator[None]:
-    from services.relay.bootstrap import relays_for
-    from services.relay.service_layer.relay import run_relays
+    from services.relay.entrypoints import process
 
-    relays = asyncio.create_task(run_relays(relays_for(settings)), name="relays")
+    relays = asyncio.create_task(process.relaying(settings), name="relays")
     try:
         yield
     finally:

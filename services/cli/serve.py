@@ -159,14 +159,12 @@ def relay(args: argparse.Namespace) -> int:
     would interleave their sends, and per-key order would no longer hold."""
     settings = Settings()
     setup_logging(settings)
-    from services.relay.bootstrap import relays_for
-    from services.relay.service_layer.relay import run_relays
+    from services.relay.entrypoints import process
 
-    relays = relays_for(settings)
+    relaying = process.relaying(settings)
 
     async def work() -> None:
-        await run_relays(relays)
+        await relaying
 
-    log.info("relaying the log and the finance outbox to %s", settings.kafka_bootstrap)
     asyncio.run(run_until_signal(work))
     return 0

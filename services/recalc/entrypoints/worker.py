@@ -130,6 +130,8 @@ class Worker:
         # After the worker's own work, collect too: its garbage may be in cycles. What
         # grew while it idled (reads: acyclic, freed as they end) needs the trim alone,
         # a few ms; a collection walks the whole heap (300+ ms, stalling the reads).
+        if not self._released:
+            self.advancer.forget_ahead()  # a guess no batch took is garbage now
         release_memory(collect=not self._released)
         self._released, self._released_rss, self._rss_checked = True, rss_mib(), now
         log.info(

@@ -109,6 +109,12 @@ class Advancer:
             self._ahead_projects = frozenset(wanted)
             self._ahead_task = asyncio.create_task(self._load_ahead(engine, wanted))
 
+    def forget_ahead(self) -> None:
+        """Drop the tables loaded ahead that no transaction took (the worker is idle:
+        they were a wrong guess), unless a load ahead is still running."""
+        if self._ahead_task is None or self._ahead_task.done():
+            self._ahead = {}
+
     def stop_loading_ahead(self) -> None:
         """Cancel a load ahead still running, and forget what was loaded."""
         if self._ahead_task is not None:

@@ -108,3 +108,21 @@ async def test_a_table_loaded_before_its_project_moved_on_is_not_taken(
     revenues = await _revenues(log_writer.url)
     assert revenues[f"{a.project}-h3"] == Decimal("40.00")
     assert revenues[f"{a.project}-h1"] == Decimal("80.00")
+
+
+async def test_tables_loaded_ahead_and_never_taken_are_forgotten(
+    recalc_engine: AsyncEngine, log_writer: LogWriter
+) -> None:
+    """An idle worker drops a wrong guess (`Worker._release_when_idle`)."""
+    a = ids()
+    store = Loads()
+    advancer = Advancer(store)
+    await advancer.advance(recalc_engine, [a.project], await _setup(log_writer, a))
+    advancer.load_ahead(recalc_engine, [a.project])
+    assert advancer._ahead_task is not None
+    await advancer._ahead_task
+    advancer.forget_ahead()
+    store.loaded.clear()
+    await advancer.advance(recalc_engine, [a.project], await _recalculate(log_writer, a, "40"))
+    assert store.loaded == [[a.project]]  # loaded for itself
+    assert (await _revenues(log_writer.url))[f"{a.project}-h1"] == Decimal("80.00")

@@ -18,6 +18,7 @@ from shared.infra.settings import Settings
 class _Advancer:
     def __init__(self) -> None:
         self.calls: list[tuple[tuple[str, ...], int]] = []
+        self.forgotten = 0
 
     async def advance(self, engine: Any, projects: Any, upto: int) -> set[str]:
         self.calls.append((tuple(projects), upto))
@@ -25,6 +26,9 @@ class _Advancer:
 
     def load_ahead(self, engine: Any, projects: Any) -> None:
         pass
+
+    def forget_ahead(self) -> None:
+        self.forgotten += 1
 
 
 class _NothingParked:
@@ -77,6 +81,7 @@ async def test_the_worker_releases_memory_once_per_idle_spell(
     await w._work_once(stop)
     await w._work_once(stop)
     assert released == [1]  # once, however long the idle spell lasts
+    assert advancer.forgotten == 1  # with what was loaded ahead and never taken
     w.scheduler.add("tp", 1, Notice(6, ("p1",), False))
     await w._work_once(stop)
     await asyncio.sleep(0.06)

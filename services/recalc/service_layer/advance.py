@@ -128,9 +128,7 @@ class Advancer:
                 conn = await raw(sa_conn)
                 # one snapshot: the applied positions say what the tables hold
                 async with conn.transaction(isolation="repeatable_read", readonly=True):
-                    generation = await conn.fetchval(
-                        "SELECT to_regnamespace($1)::oid", self.store.schema
-                    )
+                    generation = await self._schema_generation(conn)
                     applied = await self.store.applied_positions(conn, projects)
                     tables, _ = await self.store.load_tables(
                         conn, projects, {}, self.reference.ids()
@@ -138,15 +136,14 @@ class Advancer:
         except Exception:  # the transaction loads for itself
             log.debug("loading %d tables ahead failed", len(projects), exc_info=True)
             return
-        gen = None if generation is None else int(generation)
-        self._ahead = {p: (gen, applied.get(p, 0), t) for p, t in tables.items()}
+        self._ahead = {p: (generation, applied.get(p, 0), t) for p, t in tables.items()}
 
     async def _tables_ahead(
         self, projects: Sequence[str], applied: dict[str, int], light: dict[str, Any]
     ) -> dict[str, HourTable]:
         """The tables loaded ahead for `projects` that are still what is stored (the
-        same schema, applied position, and no entry held as an object); the rest of
-        others loaded ahead stay for their own transaction."""
+        same schema and applied position, and no entry held as an object). Tables
+        loaded ahead for other projects stay for their own transaction."""
         task = self._ahead_task
         if task is not None and not task.done() and self._ahead_projects & set(projects):
             await asyncio.shield(task)
@@ -289,7 +286,7 @@ class Advancer:
         await conn.execute(
             "SELECT pg_advisory_xact_lock_shared(hashtextextended($1, 0))", SWAP_LOCK
         )
-        generation = await conn.fetchval("SELECT to_regnamespace($1)::oid", self.store.schema)
+        generation = await self._schema_generation(conn)
         if generation != self._generation:
             if self._generation is not None:
                 log.info("projection schema %s was swapped: caches dropped", self.store.schema)
@@ -297,7 +294,12 @@ class Advancer:
                 self.cache.pop(project_id, None)
                 self.book.drop(project_id)
             self._ahead = {}
-            self._generation = None if generation is None else int(generation)
+            self._generation = generation
+
+    async def _schema_generation(self, conn: Any) -> int | None:
+        """The oid of the projection schema: a swap (`tally replay --swap`) changes it."""
+        oid = await conn.fetchval("SELECT to_regnamespace($1)::oid", self.store.schema)
+        return None if oid is None else int(oid)
 
     async def _lock(self, conn: Any, project_ids: Sequence[str]) -> None:
         # In sorted order (the callers sort), so that two workers lock in the same order;

@@ -103,12 +103,7 @@ class Scheduler:
             return None
         cheap_waiting = len(self.heavy) < len(self.pending)
         if self.heavy and (self._last_heavy is False or not cheap_waiting):
-            heavy: list[str] = []
-            for project in self.pending:
-                if project in self.heavy:
-                    heavy.append(project)
-                    if len(heavy) >= self.heavy_batch:
-                        break
+            heavy = self._heavy_oldest(set())
             self._last_heavy = True
             return Batch(tuple(heavy), max(self.pending[p] for p in heavy), heavy=True)
         chosen: list[str] = []
@@ -123,7 +118,10 @@ class Scheduler:
     def heavy_after(self, batch: Batch) -> list[str]:
         """The projects the next heavy batch after `batch` would take, as things stand
         (a guess, for loading ahead: news may change it)."""
-        taken = set(batch.projects)
+        return self._heavy_oldest(set(batch.projects))
+
+    def _heavy_oldest(self, taken: set[str]) -> list[str]:
+        """Up to `heavy_batch` heavy projects, oldest news first, but those `taken`."""
         out: list[str] = []
         for project in self.pending:
             if project in self.heavy and project not in taken:

@@ -4,7 +4,8 @@ short-lived admin client for the topic's checks."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+import contextlib
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from services.relay.domain.broker_marker import Delivery
@@ -36,24 +37,25 @@ class KafkaBroker:
             raise
         return cls(bootstrap, topic, producer, step_seconds)
 
-    async def partition_count(self) -> int | None:
+    @contextlib.asynccontextmanager
+    async def _admin(self) -> AsyncIterator[Any]:
         admin = make_admin(self.bootstrap)
         await within(self.timeout, admin.start())
         try:
-            return await within(self.timeout, partition_count(admin, self.topic))
+            yield admin
         finally:
             await admin.close()
+
+    async def partition_count(self) -> int | None:
+        async with self._admin() as admin:
+            return await within(self.timeout, partition_count(admin, self.topic))
 
     async def end_offsets(self, partitions: Sequence[int]) -> dict[int, int]:
         return await within(self.timeout, end_offsets(self.bootstrap, self.topic, partitions))
 
     async def recreate_topic(self, partitions: int) -> int:
-        admin = make_admin(self.bootstrap)
-        await within(self.timeout, admin.start())
-        try:
+        async with self._admin() as admin:
             return await within(self.timeout, recreate_topic(admin, self.topic, partitions))
-        finally:
-            await admin.close()
 
     async def publish(self, batch: Sequence[OutboxMessage]) -> list[Delivery]:
         futures = [

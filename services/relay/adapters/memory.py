@@ -4,8 +4,8 @@ They keep the ports' contracts (`tests/contracts/relay_contracts.py` runs agains
 these and against PostgreSQL and Kafka), so the relay's own tests need no server.
 
 Like the embedded broker, `MemoryBroker.restart(keep=False)` comes back empty; like
-a real one, `restart(keep=True)` keeps everything. Faults: `fail_next(exc)` makes the
-next publish (broker) or store (outbox) raise `exc` before it does anything.
+a real one, `restart(keep=True)` keeps everything. `MemoryBroker.fail_next(exc)`
+makes the next publish raise `exc` before it sends anything.
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ class MemoryTable:
     messages: list[OutboxMessage] = field(default_factory=list)
     cursor: tuple[int, str | None] = (0, None)
     sessions: list[MemoryOutbox] = field(default_factory=list)
-    faults: list[BaseException] = field(default_factory=list)
     stores: list[int] = field(default_factory=list)  # every cursor stored, in order
 
     def append(self, key: str, value: bytes) -> OutboxMessage:
@@ -55,8 +54,6 @@ class MemoryOutbox:
         return self.table.cursor
 
     async def store_cursor(self, position: int, marker: str) -> None:
-        if self.table.faults:
-            raise self.table.faults.pop(0)
         self.table.cursor = (position, marker)
         self.table.stores.append(position)
 

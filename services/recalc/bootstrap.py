@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from services.recalc.adapters.pg_projections import PgProjections
 from services.recalc.adapters.projection_reads import ProjectionReader
 from services.recalc.adapters.store import ProjectionStore
 from services.recalc.adapters.unpriceable import ParkedList
@@ -18,8 +19,14 @@ def projection_store(schema: str | None = None) -> ProjectionStore:
     return ProjectionStore() if schema is None else ProjectionStore(schema)
 
 
-def advancer(settings: Settings, store: ProjectionStore) -> Advancer:
-    return Advancer(store, slow_seconds=settings.slow_transaction_seconds)
+def projections(engine: AsyncEngine, store: ProjectionStore | None = None) -> PgProjections:
+    """The advancer's storage: transactions on `engine` over the log, the projection
+    tables of `store` (the live ones by default) and the finance outbox."""
+    return PgProjections(engine, store or ProjectionStore())
+
+
+def advancer(settings: Settings, engine: AsyncEngine, store: ProjectionStore) -> Advancer:
+    return Advancer(projections(engine, store), slow_seconds=settings.slow_transaction_seconds)
 
 
 def reader(store: ProjectionStore) -> ProjectionReader:
@@ -29,4 +36,4 @@ def reader(store: ProjectionStore) -> ProjectionReader:
 def worker(settings: Settings, engine: AsyncEngine, store: ProjectionStore) -> Worker:
     """The worker on `engine` (one of its own: its transactions may outlast a request's
     time-outs), advancing the projection `store` holds."""
-    return Worker(settings, engine, advancer(settings, store), ParkedList(engine, store.schema))
+    return Worker(settings, advancer(settings, engine, store), ParkedList(engine, store.schema))

@@ -14,6 +14,8 @@ from typing import Any
 
 import orjson
 
+from services.recalc.domain.project_lines import Sums as Sums  # (re-exported)
+from services.recalc.domain.project_lines import sums_of as sums_of
 from services.recalc.domain.rates import Period, RateTable
 from services.recalc.domain.state import (
     Assignment,
@@ -143,13 +145,6 @@ TASK_SUMS = _cols(
 )
 #: the same sums of the hours on the project itself, on its row
 OWN_SUMS = tuple(Column(c.name.replace("line_", "own_"), c.pg_type, c.get) for c in TASK_SUMS)
-
-Sums = tuple[int, Decimal, Decimal, Decimal]
-"""(count, hours, cost, revenue) of some hour entries, as stored."""
-
-
-def sums_of(sums: LineSums) -> Sums:
-    return (sums.count, sums.hours, sums.cost, sums.revenue)
 
 
 def sums_from(row: Mapping[str, Any], prefix: str) -> LineSums:

@@ -9,8 +9,7 @@ round trip per row.
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any
 
 from services.recalc.adapters.hours_as_columns import IdKeys, load_tables, write_tables
@@ -31,75 +30,29 @@ from services.recalc.adapters.projection_rows import (
     TOTAL_COLUMNS,
     TOTAL_FIELDS,
     Column,
-    Sums,
     expense_from,
     info_from,
     record_from,
     record_view_from,
     sums_from,
-    sums_of,
     task_from,
     task_view_from,
     totals_from,
 )
 from services.recalc.domain.hour_table import HourTable
+from services.recalc.domain.project_lines import Sums, sums_of
 from services.recalc.domain.state import (
-    BillingRecordState,
-    ExpenseState,
     HourEntry,
     LineSums,
     ProjectInfo,
     ProjectState,
-    TaskState,
 )
-from services.recalc.domain.views import RecordView, TaskView
+from services.recalc.service_layer.ports import Stored, Writes
 from shared.events import ProjectTotals
 
 #: hour rows fetched at a time when loading
 HOUR_CHUNK = 10_000
 _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
-
-
-@dataclass(slots=True)
-class Stored:
-    """One project as stored: its lines (its hour entries only when `state.hours_complete`),
-    and the views, task sums and totals last written."""
-
-    state: ProjectState
-    applied: int
-    totals: ProjectTotals | None
-    task_views: dict[str, TaskView] = field(default_factory=dict)
-    record_views: dict[str, RecordView] = field(default_factory=dict)
-    task_sums: dict[str, Sums] = field(default_factory=dict)
-
-    @property
-    def weight(self) -> int:
-        """What the cache bounds: lines held in memory."""
-        s = self.state
-        return 1 + len(s.hours) + len(s.tasks) + len(s.expenses) + len(s.records)
-
-
-@dataclass(slots=True)
-class Writes:
-    """Everything one transaction writes, gathered across projects."""
-
-    #: (info, applied position, totals, sums of the hours on the project itself)
-    projects: list[tuple[ProjectInfo, int, ProjectTotals, Sums]] = field(default_factory=list)
-    tasks: list[tuple[TaskState, TaskView, Sums]] = field(default_factory=list)
-    hours: list[HourEntry] = field(default_factory=list)
-    #: hours whose prices only changed (price columns and priced_at are written)
-    priced: list[HourEntry] = field(default_factory=list)
-    #: hours whose priced_at and kept only changed
-    restamped: list[HourEntry] = field(default_factory=list)
-    #: projects' entries held as columns: their rows marked `written` are written
-    tables: dict[str, HourTable] = field(default_factory=dict)
-    expenses: list[ExpenseState] = field(default_factory=list)
-    records: list[tuple[BillingRecordState, RecordView]] = field(default_factory=list)
-    # (project_id, line id) pairs: a moved line is deleted from its source only
-    removed_tasks: list[tuple[str, str]] = field(default_factory=list)
-    removed_hours: list[tuple[str, str]] = field(default_factory=list)
-    removed_expenses: list[tuple[str, str]] = field(default_factory=list)
-    removed_records: list[tuple[str, str]] = field(default_factory=list)
 
 
 class _Row:
@@ -259,7 +212,7 @@ class ProjectionStore:
         self,
         conn: Any,
         project_ids: Sequence[str],
-        held: dict[str, Collection[str]],
+        held: Mapping[str, Collection[str]],
         candidates: Collection[str] = (),
     ) -> tuple[dict[str, HourTable], list[str]]:
         """Every stored entry of `project_ids` as columns (`hours_as_columns.load_tables`);
@@ -283,6 +236,7 @@ class ProjectionStore:
 
     async def write(self, conn: Any, writes: Writes) -> None:
         """Deletes first (a moved line is removed from its source, then upserted)."""
+        self.memo.compact(writes.hours)  # (the entries share the memo's values)
         await self._delete(conn, "tasks", "task_id", writes.removed_tasks)
         await self._delete(conn, "hours", "hour_id", writes.removed_hours)
         await self._delete(conn, "expenses", "expense_id", writes.removed_expenses)

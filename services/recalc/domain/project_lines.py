@@ -132,6 +132,14 @@ class LineSums:
     revenue: Decimal = ZERO
 
 
+Sums = tuple[int, Decimal, Decimal, Decimal]
+"""(count, hours, cost, revenue) of some hour entries, as stored."""
+
+
+def sums_of(sums: LineSums) -> Sums:
+    return (sums.count, sums.hours, sums.cost, sums.revenue)
+
+
 @dataclass(frozen=True, slots=True)
 class Changes:
     """What changed since the last `take_changes()`: the worker writes exactly this."""

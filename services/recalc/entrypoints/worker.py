@@ -13,7 +13,6 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.structs import OffsetAndMetadata
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.recalc.adapters.unpriceable import ParkedList
 from services.recalc.service_layer.advance import Advancer
@@ -48,12 +47,10 @@ class Worker:
     def __init__(
         self,
         settings: Settings,
-        engine: AsyncEngine,
         advancer: Advancer,
         parking: ParkedList,
     ) -> None:
         self.settings = settings
-        self.engine = engine
         self.advancer = advancer
         self.parking = parking
         self.scheduler = Scheduler()
@@ -151,7 +148,7 @@ class Worker:
         self._last_work, self._released = time.monotonic(), False
         if batch.heavy and self.parked is not None and not (self.parked & set(batch.projects)):
             # PostgreSQL reads the next batch's tables while this one is priced here
-            self.advancer.load_ahead(self.engine, self.scheduler.heavy_after(batch))
+            self.advancer.load_ahead(self.scheduler.heavy_after(batch))
         try:
             outcome = await self._advance(batch)
             await self._settle(outcome, batch.upto)
@@ -169,7 +166,7 @@ class Worker:
         parked = self.parked or set()
 
         async def advance(group: list[str]) -> set[str]:
-            return await self.advancer.advance(self.engine, group, batch.upto)
+            return await self.advancer.advance(group, batch.upto)
 
         groups = [[p for p in batch.projects if p not in parked]]
         groups += [[p] for p in batch.projects if p in parked]

@@ -6,9 +6,11 @@ what is already in its projection, and events at or below it are skipped. An
 advisory lock per project fences two worker instances (e.g. after a rebalance).
 
 `tally replay --swap` replaces the projection schema by a rebuilt one: every
-transaction here holds the swap lock shared (the swap takes it exclusive), and
-drops its in-memory caches when the schema it writes is not the one it cached
-from (its oid is the generation).
+transaction here waits out a swap (`fence_swap`) and drops its in-memory caches when
+the projection it writes is not the one it cached from (its generation).
+
+Storage is the `Projections` port (ports.py), wired by `bootstrap.py`: PostgreSQL in
+the service, memory in the unit tests.
 """
 
 from __future__ import annotations
@@ -18,34 +20,26 @@ import logging
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncEngine
-
-from services.recalc.adapters.log_reads import events_to_apply
-from services.recalc.adapters.outbox import append_outcomes
-from services.recalc.adapters.projection_rows import Sums, sums_of
-from services.recalc.adapters.store import ProjectionStore, Stored, Writes
 from services.recalc.domain.columns import NotColumnar
 from services.recalc.domain.finance_book import FinanceBook
 from services.recalc.domain.hour_table import HourTable
 from services.recalc.domain.hours_needed import hours_needed
+from services.recalc.domain.project_lines import Sums, sums_of
 from services.recalc.domain.reference import ReferenceData
 from services.recalc.domain.views import RecordView, TaskView
 from services.recalc.service_layer.cache import ProjectCache
 from services.recalc.service_layer.phase_timer import SLOW_SECONDS
 from services.recalc.service_layer.phase_timer import PhaseClock as _Clock
+from services.recalc.service_layer.ports import (
+    Projections,
+    ProjectionTransaction,
+    Stored,
+    Writes,
+)
 from shared.events import EventData, RecordedEvent, TaskMoved, project_of_stream
-from shared.infra import eventlog
-from shared.infra.db import raw
 
 log = logging.getLogger(__name__)
 
-REFERENCE_TYPES = (
-    "JobRoleDefined",
-    "UserDefined",
-    "UserRolesChanged",
-    "CompanyDefined",
-    "RatesSet",
-)
 _REF_CHUNK = 5000
 #: lines held in memory across cached projects: tasks, expenses and billing records
 #: (a cached project holds no hour entry, only their running sums: `_transaction`).
@@ -58,27 +52,19 @@ MAX_COLD = 32
 MAX_EVENTS = 10_000
 
 
-#: held shared by every advance, exclusive by `tally replay --swap`
-SWAP_LOCK = "tally.projection.swap"
-
-
-def lock_key(project_id: str) -> str:
-    return f"tally.project:{project_id}"
-
-
 class Advancer:
     """Owns the in-memory book, reference data and project cache of one worker."""
 
     def __init__(
         self,
-        store: ProjectionStore,
+        projections: Projections,
         *,
         publish: bool = True,
         cache_weight: int = DEFAULT_CACHE_WEIGHT,
         slow_seconds: float = SLOW_SECONDS,
         max_events: int = MAX_EVENTS,
     ) -> None:
-        self.store = store
+        self.projections = projections
         self.slow_seconds = slow_seconds
         self.max_events = max_events
         self.publish = publish
@@ -95,7 +81,7 @@ class Advancer:
         self._ahead_task: asyncio.Task[None] | None = None
         self._ahead_projects: frozenset[str] = frozenset()
 
-    def load_ahead(self, engine: AsyncEngine, projects: Sequence[str]) -> None:
+    def load_ahead(self, projects: Sequence[str]) -> None:
         """Start loading the hour tables of `projects` (the next batch of
         recalculations) on a connection of its own, so that PostgreSQL reads them
         while this process prices the batch before. Only a guess: the transaction that
@@ -107,7 +93,7 @@ class Advancer:
         wanted = [p for p in projects if p not in self.by_objects]
         if wanted:
             self._ahead_projects = frozenset(wanted)
-            self._ahead_task = asyncio.create_task(self._load_ahead(engine, wanted))
+            self._ahead_task = asyncio.create_task(self._load_ahead(wanted))
 
     def forget_ahead(self) -> None:
         """Drop the tables loaded ahead that no transaction took (the worker is idle:
@@ -122,17 +108,13 @@ class Advancer:
             self._ahead_task = None
         self._ahead = {}
 
-    async def _load_ahead(self, engine: AsyncEngine, projects: list[str]) -> None:
+    async def _load_ahead(self, projects: list[str]) -> None:
         try:
-            async with engine.connect() as sa_conn:
-                conn = await raw(sa_conn)
-                # one snapshot: the applied positions say what the tables hold
-                async with conn.transaction(isolation="repeatable_read", readonly=True):
-                    generation = await self._schema_generation(conn)
-                    applied = await self.store.applied_positions(conn, projects)
-                    tables, _ = await self.store.load_tables(
-                        conn, projects, {}, self.reference.ids()
-                    )
+            # one snapshot: the applied positions say what the tables hold
+            async with self.projections.snapshot() as txn:
+                generation = await txn.generation()
+                applied = await txn.applied_positions(projects)
+                tables, _ = await txn.load_tables(projects, {}, self.reference.ids())
         except Exception:  # the transaction loads for itself
             log.debug("loading %d tables ahead failed", len(projects), exc_info=True)
             return
@@ -158,7 +140,7 @@ class Advancer:
                 out[project_id] = table
         return out
 
-    async def advance(self, engine: AsyncEngine, projects: Iterable[str], upto: int) -> set[str]:
+    async def advance(self, projects: Iterable[str], upto: int) -> set[str]:
         """Advance `projects` (and the other side of any task move) to `upto`.
         Returns every project advanced; on error the failed transaction's projects are
         not (earlier groups may be: advancing is idempotent) and their caches dropped.
@@ -169,23 +151,23 @@ class Advancer:
         wanted = sorted(set(projects))
         cold = [p for p in wanted if p not in self.cache]
         if len(cold) <= MAX_COLD:
-            return await self._transaction(engine, wanted, upto)
+            return await self._transaction(wanted, upto)
         hot = [p for p in wanted if p in self.cache]
         groups = [hot + cold[:MAX_COLD]]
         groups += [cold[i : i + MAX_COLD] for i in range(MAX_COLD, len(cold), MAX_COLD)]
         touched: set[str] = set()
         for group in groups:
-            touched |= await self._transaction(engine, group, upto)
+            touched |= await self._transaction(group, upto)
         return touched
 
-    async def _transaction(self, engine: AsyncEngine, projects: list[str], upto: int) -> set[str]:
+    async def _transaction(self, projects: list[str], upto: int) -> set[str]:
         """As many transactions as it takes: each applies at most `MAX_EVENTS` events
         (a project far behind is brought up in steps, so that what one transaction
         holds, and the worker's peak memory with it, stays bounded)."""
         touched: set[str] = set()
         while True:
             try:
-                done, reached = await self._transaction_once(engine, projects, upto)
+                done, reached = await self._transaction_once(projects, upto)
             except NotColumnar as exc:
                 # A rate the columns can't hold (stored under older input limits): the
                 # transaction is rolled back; that project is priced as objects now on.
@@ -198,24 +180,20 @@ class Advancer:
             if reached >= upto:
                 return touched
 
-    async def _transaction_once(
-        self, engine: AsyncEngine, projects: list[str], upto: int
-    ) -> tuple[set[str], int]:
+    async def _transaction_once(self, projects: list[str], upto: int) -> tuple[set[str], int]:
         """One transaction; returns the projects advanced and the position they reached
         (`upto`, or less when the events to apply were more than `MAX_EVENTS`)."""
         touched: set[str] = set()
         clock = _Clock(self.slow_seconds)
-        async with engine.connect() as sa_conn:
-            conn = await raw(sa_conn)
-            try:
-                async with conn.transaction():
-                    stored, reached = await self._advance(conn, set(projects), upto, touched, clock)
-                clock.mark("commit")
-            except BaseException:
-                for project_id in touched:
-                    self.cache.pop(project_id, None)
-                    self.book.drop(project_id)
-                raise
+        try:
+            async with self.projections.transaction() as txn:
+                stored, reached = await self._advance(txn, set(projects), upto, touched, clock)
+            clock.mark("commit")
+        except BaseException:
+            for project_id in touched:
+                self.cache.pop(project_id, None)
+                self.book.drop(project_id)
+            raise
         for project_id, entry in stored.items():
             # Stored now: the cache holds no entry, only running sums. An event that
             # reads entries loads them (`_fill_hours`): as columns for a recalculation.
@@ -226,24 +204,30 @@ class Advancer:
         return touched, reached
 
     async def _advance(
-        self, conn: Any, wanted: set[str], upto: int, touched: set[str], clock: _Clock
+        self,
+        txn: ProjectionTransaction,
+        wanted: set[str],
+        upto: int,
+        touched: set[str],
+        clock: _Clock,
     ) -> tuple[dict[str, Stored], int]:
         applied: dict[str, int] = {}
         previous: dict[str, Stored | None] = {}
-        await self._fence_swap(conn)
+        self._fence_swap(await txn.fence_swap())
         while True:
             new = sorted(wanted - touched)
             touched.update(new)
-            await self._lock(conn, new)
-            stored_at = await self.store.applied_positions(conn, new)
+            # in sorted order, so that two workers lock in the same order
+            await txn.lock(new)
+            stored_at = await txn.applied_positions(new)
             for project_id in new:
                 applied[project_id] = stored_at.get(project_id, 0)
             clock.mark("lock")
-            await self._hold(conn, new, applied, previous)
+            await self._hold(txn, new, applied, previous)
             clock.mark("load")
-            await self._catch_up_reference(conn, upto)
-            events = await events_to_apply(
-                conn, {p: applied[p] for p in touched}, upto, self.max_events
+            await self._catch_up_reference(txn, upto)
+            events = await txn.events_to_apply(
+                {p: applied[p] for p in touched}, upto, self.max_events
             )
             # At the cap, every event up to the last one read is here (they come in
             # position order): the projects reach that position in this transaction.
@@ -253,7 +237,7 @@ class Advancer:
             if not others:
                 break
             wanted |= others  # fixpoint: a move needs both of its projects
-        await self._fill_hours(conn, events, applied)
+        await self._fill_hours(txn, events, applied)
         clock.mark("load")
         outcomes: list[EventData] = []
         for event in events:
@@ -273,47 +257,27 @@ class Advancer:
             f"; events {len(events)}, hours whole {len(writes.hours)}"
             f" priced {len(writes.priced)} restamped {len(writes.restamped)}"
         )
-        await self.store.write(conn, writes)
+        await txn.write(writes)
         clock.mark("write")
         if self.publish:
-            await append_outcomes(conn, outcomes)
+            await txn.append_outcomes(outcomes)
         clock.mark("outbox")
         return result, reached
 
-    async def _fence_swap(self, conn: Any) -> None:
-        """Wait out a schema swap; after one, forget what was cached from the old schema.
-        Two statements: the generation must be read after the lock is granted."""
-        await conn.execute(
-            "SELECT pg_advisory_xact_lock_shared(hashtextextended($1, 0))", SWAP_LOCK
-        )
-        generation = await self._schema_generation(conn)
+    def _fence_swap(self, generation: int | None) -> None:
+        """After a schema swap, forget what was cached from the old schema."""
         if generation != self._generation:
             if self._generation is not None:
-                log.info("projection schema %s was swapped: caches dropped", self.store.schema)
+                log.info("projection %s was swapped: caches dropped", self.projections.name)
             for project_id in list(self.book.projects):
                 self.cache.pop(project_id, None)
                 self.book.drop(project_id)
             self._ahead = {}
             self._generation = generation
 
-    async def _schema_generation(self, conn: Any) -> int | None:
-        """The oid of the projection schema: a swap (`tally replay --swap`) changes it."""
-        oid = await conn.fetchval("SELECT to_regnamespace($1)::oid", self.store.schema)
-        return None if oid is None else int(oid)
-
-    async def _lock(self, conn: Any, project_ids: Sequence[str]) -> None:
-        # In sorted order (the callers sort), so that two workers lock in the same order;
-        # one statement: unnest yields the array in order, each lock taken in turn.
-        if not project_ids:
-            return
-        await conn.execute(
-            "SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) FROM unnest($1::text[]) AS k",
-            [lock_key(p) for p in project_ids],
-        )
-
     async def _hold(
         self,
-        conn: Any,
+        txn: ProjectionTransaction,
         project_ids: Sequence[str],
         applied: dict[str, int],
         previous: dict[str, Stored | None],
@@ -331,7 +295,7 @@ class Advancer:
             self.cache.pop(project_id, None)
             self.book.drop(project_id)
             to_load.append(project_id)
-        loaded = await self.store.load(conn, to_load, light=True)
+        loaded = await txn.load(to_load, light=True)
         for project_id in to_load:
             entry = loaded.get(project_id)
             previous[project_id] = entry
@@ -339,7 +303,7 @@ class Advancer:
                 self.book.add(entry.state)
 
     async def _fill_hours(
-        self, conn: Any, events: Sequence[RecordedEvent], applied: dict[str, int]
+        self, txn: ProjectionTransaction, events: Sequence[RecordedEvent], applied: dict[str, int]
     ) -> None:
         """Load the hour entries the events read (domain.needs) into the held states:
         named ones and a moved task's as objects, then every entry of a project to
@@ -355,12 +319,12 @@ class Advancer:
                 named |= missing
                 projects.append(project_id)
         if named:
-            for project_id, hours in (await self.store.load_hours(conn, projects, named)).items():
+            for project_id, hours in (await txn.load_hours(projects, named)).items():
                 held[project_id].hold_hours(hours)
         for project_id, task_ids in needed.tasks.items():
             state = light.get(project_id)
             if state is not None and (tasks := task_ids - state.whole_tasks):
-                loaded = await self.store.load_hours(conn, [project_id], task_ids=tasks)
+                loaded = await txn.load_hours([project_id], task_ids=tasks)
                 state.hold_task_hours(tasks, loaded.get(project_id, ()))
         whole = sorted(
             p
@@ -372,23 +336,21 @@ class Advancer:
             tables = await self._tables_ahead(whole, applied, light)
             rest = [p for p in whole if p not in tables]
             if rest:
-                loaded_now, refused = await self.store.load_tables(
-                    conn, rest, {p: light[p].hours.keys() for p in rest}, self.reference.ids()
+                loaded_now, refused = await txn.load_tables(
+                    rest, {p: light[p].hours.keys() for p in rest}, self.reference.ids()
                 )
                 tables.update(loaded_now)
             for project_id, table in tables.items():
                 light[project_id].hold_columns(table)
         # As objects: what the columns can't hold exactly (stored under older limits).
         objects = sorted(refused + [p for p in needed.whole if p in light and p in self.by_objects])
-        loaded = await self.store.load_hours(conn, objects)
+        loaded = await txn.load_hours(objects)
         for project_id in objects:  # (a project with no stored entry yet has none)
             held[project_id].complete_hours(loaded.get(project_id, ()))
 
-    async def _catch_up_reference(self, conn: Any, upto: int) -> None:
+    async def _catch_up_reference(self, txn: ProjectionTransaction, upto: int) -> None:
         while self._reference_read < upto:
-            events = await eventlog.read_after(
-                conn, self._reference_read, _REF_CHUNK, types=REFERENCE_TYPES, upto=upto
-            )
+            events = await txn.reference_events(self._reference_read, _REF_CHUNK, upto)
             for event in events:
                 self.reference.apply(event)
             if len(events) < _REF_CHUNK:
@@ -417,9 +379,7 @@ class Advancer:
         writes.removed_records.extend((project_id, r) for r in changes.removed_records)
         hours = state.hours
         whole = changes.hours - changes.repriced - changes.restamped
-        written = [hours[h] for h in whole if h in hours]
-        self.store.memo.compact(written)
-        writes.hours.extend(written)
+        writes.hours.extend(hours[h] for h in whole if h in hours)
         writes.priced.extend(hours[h] for h in changes.repriced if h in hours)
         writes.restamped.extend(hours[h] for h in changes.restamped if h in hours)
         if state.columns is not None:

@@ -30,8 +30,8 @@ from services.recalc.domain.finance_book import FinanceBook
 from services.recalc.domain.reference import ReferenceData
 from services.recalc.domain.state import ProjectState
 from services.recalc.domain.views import PricingObserver
-from services.recalc.service_layer.advance import REFERENCE_TYPES
 from services.recalc.service_layer.isolation import CannotPrice, describe
+from services.recalc.service_layer.ports import REFERENCE_TYPES
 from shared.events import project_of_stream
 from shared.infra import eventlog
 

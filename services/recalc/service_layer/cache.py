@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 from cachetools import LRUCache
 
-from services.recalc.adapters.store import Stored
+from services.recalc.service_layer.ports import Stored
 
 
 class ProjectCache(LRUCache[str, Stored]):

@@ -22,9 +22,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from services.recalc.adapters.outbox import append_outcomes
+from services.recalc.adapters.pg_projections import SWAP_LOCK
 from services.recalc.adapters.store import ProjectionStore
 from services.recalc.domain.finance_book import FinanceBook
-from services.recalc.service_layer.advance import SWAP_LOCK
 from services.recalc.service_layer.asof import reference_as_of
 from services.recalc.service_layer.compare import Difference, behind_projects, compare
 from services.recalc.service_layer.replay_copy import copy_projects

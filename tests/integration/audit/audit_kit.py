@@ -89,7 +89,7 @@ class AuditLog:
         out = []
         for data in parsed(list(items)):
             (done,) = await self.ledger.append([Pending(0, uuid.uuid4(), data)], "test", NOON)
-            await self.advancer.advance(self.engine, PROJECTS, done.position)
+            await self.advancer.advance(PROJECTS, done.position)
             out.append(done.position)
         self.positions.extend(out)
         return out

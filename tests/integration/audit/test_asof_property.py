@@ -13,6 +13,7 @@ from hypothesis import given, settings
 
 from services.recalc.adapters.projection_reads import ProjectionReader
 from services.recalc.adapters.store import ProjectionStore
+from services.recalc.bootstrap import projections
 from services.recalc.entrypoints.bodies import (
     finances_body,
     hours_body,
@@ -74,7 +75,7 @@ async def test_as_of_equals_live_projection_at_every_position(
     pg_server: Any, history: list[tuple[str, dict[str, Any]]]
 ) -> None:
     async with history_log(pg_server) as (engine, ledger):
-        advancer = Advancer(ProjectionStore(), cache_weight=50)  # small: loads are exercised
+        advancer = Advancer(projections(engine), cache_weight=50)  # small: loads are exercised
         reader = ProjectionReader(ProjectionStore())
         snapshots: dict[int, Views] = {}
         for data in parsed(PREAMBLE + history):
@@ -84,7 +85,7 @@ async def test_as_of_equals_live_projection_at_every_position(
             )
             if position is None:
                 continue
-            await advancer.advance(engine, PROJECTS, position)
+            await advancer.advance(PROJECTS, position)
             async with engine.connect() as sa_conn:
                 snapshots[position] = await live_views(await raw(sa_conn), reader)
         async with engine.connect() as sa_conn:

@@ -51,7 +51,7 @@ async def test_hours_read_bare_agree_with_every_reader(audit_log: AuditLog) -> N
         assert isinstance(odd, HoursLoggedAt) and isinstance(odd.data, HoursLogged)  # validated
         assert str(odd.data.hours) == "1.5"
 
-        await audit_log.advancer.advance(audit_log.engine, ["p1"], position)
+        await audit_log.advancer.advance(["p1"], position)
         live = await conn.fetchrow(
             "SELECT hours, cost, revenue FROM projection.hours WHERE hour_id = 'odd'"
         )

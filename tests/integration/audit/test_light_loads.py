@@ -17,6 +17,7 @@ from audit_kit import HISTORY_SETTINGS, NOON, append_if_valid, history_log
 from hypothesis import given, settings
 
 from services.recalc.adapters.store import ProjectionStore
+from services.recalc.bootstrap import projections
 from services.recalc.service_layer.advance import Advancer
 from services.recalc.service_layer.compare import compare
 from shared.infra.db import raw
@@ -44,12 +45,12 @@ async def test_light_loads_write_what_whole_states_write(
             if position is None:
                 continue
             head = position
-            await Advancer(ProjectionStore(), publish=False).advance(engine, PROJECTS, head)
+            await Advancer(projections(engine), publish=False).advance(PROJECTS, head)
         async with engine.connect() as sa_conn:
             conn = await raw(sa_conn)
             await _next_schema(conn)
-        whole = Advancer(ProjectionStore("projection_next"), publish=False)
-        await whole.advance(engine, PROJECTS, head)
+        whole = Advancer(projections(engine, ProjectionStore("projection_next")), publish=False)
+        await whole.advance(PROJECTS, head)
         async with engine.connect() as sa_conn:
             differences = await compare(await raw(sa_conn), "projection", "projection_next")
         assert differences == {}

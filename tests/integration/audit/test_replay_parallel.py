@@ -12,7 +12,7 @@ from audit_kit import AuditLog
 from test_replay_synth import append, build
 
 from services.cli.replay import run
-from services.recalc.adapters.store import ProjectionStore
+from services.recalc.bootstrap import projections
 from services.recalc.service_layer.advance import Advancer
 from services.recalc.service_layer.replay import Replayer
 from services.recalc.service_layer.replay_shard import deal
@@ -47,7 +47,7 @@ async def synthetic(fresh_database_url: str) -> AsyncIterator[tuple[str, int]]:
         await conn.close()
     engine = create_engine(fresh_database_url, pool_size=2)
     try:
-        await Advancer(ProjectionStore()).advance(engine, [f"p{i}" for i in range(PROJECTS)], head)
+        await Advancer(projections(engine)).advance([f"p{i}" for i in range(PROJECTS)], head)
     finally:
         await engine.dispose()
     yield fresh_database_url, head

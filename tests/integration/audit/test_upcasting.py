@@ -69,7 +69,7 @@ async def test_v1_expense_is_read_as_v2_everywhere(audit_log: AuditLog) -> None:
     assert "currency" not in event["data"]  # absent: the installation's currency
 
     # the worker
-    await audit_log.advancer.advance(audit_log.engine, ["p1"], position)
+    await audit_log.advancer.advance(["p1"], position)
     conn = await asyncpg.connect(plain_dsn(audit_log.url))
     try:
         row = await ProjectionReader(ProjectionStore()).project(conn, "p1")

@@ -14,6 +14,7 @@ from recalc_scenarios import e1, e9_before_recalc, ids, recalc
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.recalc.adapters.store import ProjectionStore
+from services.recalc.bootstrap import projections
 from services.recalc.service_layer.advance import Advancer
 from shared.infra.db import plain_dsn
 
@@ -23,8 +24,8 @@ pytestmark = pytest.mark.integration
 async def test_e1_projection_and_outbox(recalc_engine: AsyncEngine, log_writer: LogWriter) -> None:
     i = ids()
     events = await log_writer.append(e1(i))
-    advancer = Advancer(ProjectionStore())
-    await advancer.advance(recalc_engine, [i.project], events[-1].position)
+    advancer = Advancer(projections(recalc_engine))
+    await advancer.advance([i.project], events[-1].position)
     tables = await dump(log_writer.url)
     (project,) = tables["projects"]
     assert project["applied_position"] == events[-1].position
@@ -51,11 +52,11 @@ async def test_e9_e10_recalculation_outbox_before_after(
     events = await log_writer.append(
         e9_before_recalc(plain, billed=False) + e9_before_recalc(billed, billed=True)
     )
-    advancer = Advancer(ProjectionStore())
-    await advancer.advance(recalc_engine, [plain.project, billed.project], events[-1].position)
+    advancer = Advancer(projections(recalc_engine))
+    await advancer.advance([plain.project, billed.project], events[-1].position)
     more = await log_writer.append([recalc(plain), recalc(billed)])
-    await advancer.advance(recalc_engine, [plain.project], more[0].position)
-    await advancer.advance(recalc_engine, [billed.project], more[1].position)
+    await advancer.advance([plain.project], more[0].position)
+    await advancer.advance([billed.project], more[1].position)
     projects = {p["project_id"]: p for p in (await dump(log_writer.url))["projects"]}
     assert projects[plain.project]["actual_revenue"] == Decimal("900.00")  # E9
     assert projects[billed.project]["actual_revenue"] == Decimal("650.00")  # E10
@@ -72,16 +73,16 @@ async def test_redelivery_and_cold_restart_change_nothing(
 ) -> None:
     i = ids()
     events = await log_writer.append([*e9_before_recalc(i, billed=True), recalc(i)])
-    first = Advancer(ProjectionStore())
+    first = Advancer(projections(recalc_engine))
     middle = events[5].position
-    await first.advance(recalc_engine, [i.project], middle)
-    await first.advance(recalc_engine, [i.project], events[-1].position)
+    await first.advance([i.project], middle)
+    await first.advance([i.project], events[-1].position)
     before = await dump(log_writer.url)
     published = await outbox(log_writer.url)
     # the same work again, by the same worker (cached) and by a cold one (loaded)
-    await first.advance(recalc_engine, [i.project], middle)
-    await first.advance(recalc_engine, [i.project], events[-1].position)
-    await Advancer(ProjectionStore()).advance(recalc_engine, [i.project], events[-1].position)
+    await first.advance([i.project], middle)
+    await first.advance([i.project], events[-1].position)
+    await Advancer(projections(recalc_engine)).advance([i.project], events[-1].position)
     assert await dump(log_writer.url) == before
     assert await outbox(log_writer.url) == published
 
@@ -98,7 +99,7 @@ async def test_a_project_far_behind_is_advanced_in_steps_to_the_same_projection(
         + [recalc(plain), recalc(billed)]
     )
     projects, last = [plain.project, billed.project], events[-1].position
-    await Advancer(ProjectionStore()).advance(recalc_engine, projects, last)
+    await Advancer(projections(recalc_engine)).advance(projects, last)
 
     conn = await asyncpg.connect(plain_dsn(log_writer.url))
     try:
@@ -107,17 +108,21 @@ async def test_a_project_far_behind_is_advanced_in_steps_to_the_same_projection(
             await conn.execute(
                 f"CREATE TABLE projection_next.{table} (LIKE projection.{table} INCLUDING ALL)"
             )
-        stepped = Advancer(ProjectionStore("projection_next"), publish=False, max_events=3)
+        stepped = Advancer(
+            projections(recalc_engine, ProjectionStore("projection_next")),
+            publish=False,
+            max_events=3,
+        )
         reached: list[int] = []
         once = stepped._transaction_once
 
-        async def counted(engine: AsyncEngine, group: list[str], upto: int) -> Any:
-            done, position = await once(engine, group, upto)
+        async def counted(group: list[str], upto: int) -> Any:
+            done, position = await once(group, upto)
             reached.append(position)
             return done, position
 
         stepped._transaction_once = counted  # type: ignore[method-assign]
-        assert await stepped.advance(recalc_engine, projects, last) == set(projects)
+        assert await stepped.advance(projects, last) == set(projects)
         streams = [e for e in events if e.stream.startswith("project-")]
         assert len(reached) >= len(streams) // 3 and reached == sorted(reached)
         assert reached[-1] == last

@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 from recalc_logkit import LogWriter
 
 from services.recalc.adapters.store import ProjectionStore
+from services.recalc.bootstrap import projections
 from services.recalc.service_layer.advance import Advancer
 from shared.events import EventData, RecordedEvent, encode_data
 from shared.infra.db import create_engine, plain_dsn
@@ -83,7 +84,7 @@ async def _check(url: str, events: list[EventData], cuts: list[int]) -> None:
     engine = create_engine(url, pool_size=2)
     try:
         store = ColumnStore()
-        worker = Advancer(store)
+        worker = Advancer(projections(engine, store))
         start = 0
         # cuts in tenths of the history; the last batch is the closing recalculation of
         # each project (`histories`), held light: its entries come as columns
@@ -93,7 +94,7 @@ async def _check(url: str, events: list[EventData], cuts: list[int]) -> None:
                 continue
             store.loaded.clear()
             batch: list[RecordedEvent] = await writer.append(items[start:end])
-            await worker.advance(engine, PROJECTS, batch[-1].position)
+            await worker.advance(PROJECTS, batch[-1].position)
             start = end
         assert sorted(p for p, _ in store.loaded) == sorted(PROJECTS)
         assert sum(n for _, n in store.loaded) == sum(
@@ -107,9 +108,11 @@ async def _check(url: str, events: list[EventData], cuts: list[int]) -> None:
                 await conn.execute(
                     f"CREATE TABLE projection_next.{table} (LIKE projection.{table} INCLUDING ALL)"
                 )
-            reference = Advancer(ProjectionStore("projection_next"), publish=False)
+            reference = Advancer(
+                projections(engine, ProjectionStore("projection_next")), publish=False
+            )
             reference.book.columnar = False  # the scalar path prices every recalculation
-            await reference.advance(engine, PROJECTS, last)
+            await reference.advance(PROJECTS, last)
 
             got = await _rows(conn, ProjectionStore())
             want = await _rows(conn, ProjectionStore("projection_next"))

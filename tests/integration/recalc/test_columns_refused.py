@@ -16,6 +16,7 @@ from recalc_scenarios import billing, hours, ids
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.recalc.adapters.store import ProjectionStore
+from services.recalc.bootstrap import projections
 from services.recalc.service_layer.advance import Advancer
 from shared.events import FinancesRecalculationRequested, ProjectCreated, TaskCreated, UserDefined
 from shared.infra.db import plain_dsn
@@ -42,8 +43,8 @@ async def test_a_rate_too_large_for_the_columns_is_priced_as_objects(
             hours("h-small", small, "2"),
         ]
     )
-    advancer = Advancer(ProjectionStore())
-    await advancer.advance(recalc_engine, [i.project, small.project], setup[-1].position)
+    advancer = Advancer(projections(recalc_engine))
+    await advancer.advance([i.project, small.project], setup[-1].position)
     huge = "999999999999.9999"  # the ledger's own limit (MAX_MONEY)
     tail = await log_writer.append(
         [
@@ -53,7 +54,7 @@ async def test_a_rate_too_large_for_the_columns_is_priced_as_objects(
             (FinancesRecalculationRequested(project_ids=(small.project,)), small.project),
         ]
     )
-    await advancer.advance(recalc_engine, [i.project, small.project], tail[-1].position)
+    await advancer.advance([i.project, small.project], tail[-1].position)
     assert advancer.by_objects == {i.project}  # the other stays on the columns
     rows = {h["hour_id"]: h for h in (await dump(log_writer.url))["hours"]}
     rate = Decimal(huge)
@@ -121,7 +122,7 @@ async def test_a_fresh_worker_learns_users_and_roles_from_its_reference_data(
     rows, which took 80 ms for the bench's 100,000-entry project."""
     i, _, _ = await _priced_project(recalc_engine, log_writer)
     store = Queries()  # a worker that has learnt nothing yet
-    fresh = Advancer(store)
+    fresh = Advancer(projections(recalc_engine, store))
     await _recalculate_at(recalc_engine, log_writer, fresh, i, "40")
     assert (store.loaded, store.refused) == ([i.project], [])
     assert store.sql and not any("DISTINCT" in sql for sql in store.sql), store.sql
@@ -146,8 +147,8 @@ async def _priced_project(
         ]
     )
     store = Loads()
-    advancer = Advancer(store)
-    await advancer.advance(recalc_engine, [i.project], setup[-1].position)
+    advancer = Advancer(projections(recalc_engine, store))
+    await advancer.advance([i.project], setup[-1].position)
     await _recalculate_at(recalc_engine, log_writer, advancer, i, "35")
     assert (store.loaded, store.refused) == ([i.project], [])
     return i, advancer, store
@@ -162,7 +163,7 @@ async def _recalculate_at(
             (FinancesRecalculationRequested(project_ids=(i.project,)), i.project),
         ]
     )
-    await advancer.advance(recalc_engine, [i.project], tail[-1].position)
+    await advancer.advance([i.project], tail[-1].position)
 
 
 async def test_a_stored_amount_the_columns_cannot_hold_exactly_is_priced_as_objects(

@@ -13,6 +13,7 @@ from recalc_scenarios import Ids, billing, hours, ids
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.recalc.adapters.store import ProjectionStore
+from services.recalc.bootstrap import projections
 from services.recalc.service_layer.advance import Advancer
 from shared.events import (
     FinancesRecalculationRequested,
@@ -72,15 +73,15 @@ async def test_a_table_loaded_ahead_is_taken_and_prices_as_one_loaded_in_the_tra
 ) -> None:
     a, b = ids(), ids()
     store = Loads()
-    advancer = Advancer(store)
-    await advancer.advance(recalc_engine, [a.project, b.project], await _setup(log_writer, a, b))
+    advancer = Advancer(projections(recalc_engine, store))
+    await advancer.advance([a.project, b.project], await _setup(log_writer, a, b))
     await _recalculate(log_writer, a, "40")
     upto = await _recalculate(log_writer, b, "50")
-    advancer.load_ahead(recalc_engine, [b.project])
+    advancer.load_ahead([b.project])
     assert advancer._ahead_task is not None
     await advancer._ahead_task
     store.loaded.clear()
-    await advancer.advance(recalc_engine, [a.project, b.project], upto)
+    await advancer.advance([a.project, b.project], upto)
     assert store.loaded == [[a.project]]  # b's table came from the load ahead
     revenues = await _revenues(log_writer.url)
     assert revenues[f"{a.project}-h1"] == Decimal("80.00")
@@ -95,15 +96,15 @@ async def test_a_table_loaded_before_its_project_moved_on_is_not_taken(
     position says so, and the transaction loads for itself (and re-prices it)."""
     a = ids()
     store = Loads()
-    advancer = Advancer(store)
-    await advancer.advance(recalc_engine, [a.project], await _setup(log_writer, a))
-    advancer.load_ahead(recalc_engine, [a.project])
+    advancer = Advancer(projections(recalc_engine, store))
+    await advancer.advance([a.project], await _setup(log_writer, a))
+    advancer.load_ahead([a.project])
     assert advancer._ahead_task is not None
     await advancer._ahead_task
     late = await log_writer.append([hours(f"{a.project}-h3", a, "1")])
-    await advancer.advance(recalc_engine, [a.project], late[-1].position)
+    await advancer.advance([a.project], late[-1].position)
     store.loaded.clear()
-    await advancer.advance(recalc_engine, [a.project], await _recalculate(log_writer, a, "40"))
+    await advancer.advance([a.project], await _recalculate(log_writer, a, "40"))
     assert store.loaded == [[a.project]]
     revenues = await _revenues(log_writer.url)
     assert revenues[f"{a.project}-h3"] == Decimal("40.00")
@@ -116,13 +117,13 @@ async def test_tables_loaded_ahead_and_never_taken_are_forgotten(
     """An idle worker drops a wrong guess (`Worker._release_when_idle`)."""
     a = ids()
     store = Loads()
-    advancer = Advancer(store)
-    await advancer.advance(recalc_engine, [a.project], await _setup(log_writer, a))
-    advancer.load_ahead(recalc_engine, [a.project])
+    advancer = Advancer(projections(recalc_engine, store))
+    await advancer.advance([a.project], await _setup(log_writer, a))
+    advancer.load_ahead([a.project])
     assert advancer._ahead_task is not None
     await advancer._ahead_task
     advancer.forget_ahead()
     store.loaded.clear()
-    await advancer.advance(recalc_engine, [a.project], await _recalculate(log_writer, a, "40"))
+    await advancer.advance([a.project], await _recalculate(log_writer, a, "40"))
     assert store.loaded == [[a.project]]  # loaded for itself
     assert (await _revenues(log_writer.url))[f"{a.project}-h1"] == Decimal("80.00")

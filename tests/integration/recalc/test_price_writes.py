@@ -17,6 +17,7 @@ from recalc_scenarios import Item, billing, rid
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.recalc.adapters.store import ProjectionStore, Writes
+from services.recalc.bootstrap import projections
 from services.recalc.service_layer.advance import Advancer
 from shared.events import (
     BillingRecordCreated,
@@ -107,8 +108,8 @@ async def test_recalculation_writes_only_changed_prices(
         ]
     )
     store = SpyStore()
-    advancer = Advancer(store)
-    await advancer.advance(recalc_engine, [project], setup[-1].position)
+    advancer = Advancer(projections(recalc_engine, store))
+    await advancer.advance([project], setup[-1].position)
     # A new rate for one user; the same rate set again for another (R10.9: the
     # recalculation re-prices every entry, but only one's prices differ).
     tail = await log_writer.append(
@@ -120,8 +121,8 @@ async def test_recalculation_writes_only_changed_prices(
     )
     for cold in (False, True):  # from the cached state, then from a loaded one
         store.seen.clear()
-        writer = Advancer(store) if cold else advancer
-        await writer.advance(recalc_engine, [project], tail[-1].position)
+        writer = Advancer(projections(recalc_engine, store)) if cold else advancer
+        await writer.advance([project], tail[-1].position)
         if cold:  # all applied already: nothing to write about hours
             assert all(not w.priced and not w.restamped and not w.hours for w in store.seen)
             continue
@@ -139,8 +140,8 @@ async def test_recalculation_writes_only_changed_prices(
     assert {r["priced_at"] for r in live.values()} == {tail[-1].position}
     # The same log advanced in one go, on a fresh schema, gives the same rows, text-equal.
     await _next_schema(log_writer.url)
-    fresh = Advancer(ProjectionStore("projection_next"), publish=False)
-    await fresh.advance(recalc_engine, [project], tail[-1].position)
+    fresh = Advancer(projections(recalc_engine, ProjectionStore("projection_next")), publish=False)
+    await fresh.advance([project], tail[-1].position)
     assert await _hours_text(log_writer.url, "projection_next") == list(live.values())
 
 
@@ -157,7 +158,7 @@ async def test_loaded_entries_share_equal_values(
             *(_logged(rid("h"), user, task, project, "1.5") for _ in range(3)),
         ]
     )
-    await Advancer(ProjectionStore()).advance(recalc_engine, [project], events[-1].position)
+    await Advancer(projections(recalc_engine)).advance([project], events[-1].position)
     store = ProjectionStore()
     async with recalc_engine.connect() as sa_conn:
         loaded = await store.load(await raw(sa_conn), [project])
@@ -198,12 +199,12 @@ async def test_a_cost_locked_entry_is_kept_while_the_rest_take_the_new_position(
         ]
     )
     store = SpyStore()
-    advancer = Advancer(store)
-    await advancer.advance(recalc_engine, [project], setup[-1].position)
+    advancer = Advancer(projections(recalc_engine, store))
+    await advancer.advance([project], setup[-1].position)
     before = {r["hour_id"]: r for r in await _hours_text(log_writer.url, "projection")}
     tail = await log_writer.append([FinancesRecalculationRequested(project_ids=(project,))])
     store.seen.clear()
-    await advancer.advance(recalc_engine, [project], tail[-1].position)
+    await advancer.advance([project], tail[-1].position)
     (writes,) = store.seen
     assert writes.hours == writes.priced == writes.restamped == []
     assert _written_kept(writes) == [True]  # one row: the locked one, now kept
@@ -211,8 +212,8 @@ async def test_a_cost_locked_entry_is_kept_while_the_rest_take_the_new_position(
     assert live[locked] == {**before[locked], "kept": True}
     assert {live[h]["priced_at"] for h in rest} == {tail[-1].position}
     await _next_schema(log_writer.url)
-    fresh = Advancer(ProjectionStore("projection_next"), publish=False)
-    await fresh.advance(recalc_engine, [project], tail[-1].position)
+    fresh = Advancer(projections(recalc_engine, ProjectionStore("projection_next")), publish=False)
+    await fresh.advance([project], tail[-1].position)
     assert await _hours_text(log_writer.url, "projection_next") == list(live.values())
     # Unbilled, then recalculated: re-priced at the same prices, so only un-kept.
     again = await log_writer.append(
@@ -222,7 +223,7 @@ async def test_a_cost_locked_entry_is_kept_while_the_rest_take_the_new_position(
         ]
     )
     store.seen.clear()
-    await advancer.advance(recalc_engine, [project], again[-1].position)
+    await advancer.advance([project], again[-1].position)
     (writes,) = store.seen
     assert _written_kept(writes) == [False]  # the locked one, no longer kept
     live = {r["hour_id"]: r for r in await _hours_text(log_writer.url, "projection")}

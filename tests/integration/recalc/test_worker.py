@@ -15,6 +15,7 @@ from recalc_scenarios import e1, e9_before_recalc, hours, ids, move, recalc, rid
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.recalc.adapters.store import ProjectionStore
+from services.recalc.bootstrap import projections
 from services.recalc.service_layer.advance import Advancer
 from shared.events import EventData, ProjectCreated, RecordedEvent
 from shared.infra.db import plain_dsn
@@ -130,8 +131,8 @@ async def test_move_arriving_target_first_and_restart_equal_fresh_replay(
             )
     finally:
         await conn.close()
-    fresh = Advancer(ProjectionStore("projection_next"), publish=False)
-    await fresh.advance(recalc_engine, [i.project, target], events[-1].position)
+    fresh = Advancer(projections(recalc_engine, ProjectionStore("projection_next")), publish=False)
+    await fresh.advance([i.project, target], events[-1].position)
     assert await dump(log_writer.url, "projection_next") == live
 
 

@@ -20,11 +20,11 @@ class _Advancer:
         self.calls: list[tuple[tuple[str, ...], int]] = []
         self.forgotten = 0
 
-    async def advance(self, engine: Any, projects: Any, upto: int) -> set[str]:
+    async def advance(self, projects: Any, upto: int) -> set[str]:
         self.calls.append((tuple(projects), upto))
         return set(projects)
 
-    def load_ahead(self, engine: Any, projects: Any) -> None:
+    def load_ahead(self, projects: Any) -> None:
         pass
 
     def forget_ahead(self) -> None:
@@ -64,7 +64,6 @@ async def test_the_worker_releases_memory_once_per_idle_spell(
     advancer = _Advancer()
     w = worker_module.Worker(
         Settings(),
-        engine=None,  # type: ignore[arg-type]
         advancer=advancer,  # type: ignore[arg-type]
         parking=_NothingParked(),  # type: ignore[arg-type]
     )
@@ -103,7 +102,6 @@ def test_an_idle_worker_releases_again_when_memory_grows_without_its_work(
     monkeypatch.setattr(worker_module.time, "monotonic", lambda: now[0])
     w = worker_module.Worker(
         Settings(),
-        engine=None,  # type: ignore[arg-type]
         advancer=_Advancer(),  # type: ignore[arg-type]
         parking=_NothingParked(),  # type: ignore[arg-type]
     )

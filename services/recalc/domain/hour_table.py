@@ -280,8 +280,7 @@ def apply_to(hours: Sequence[HourEntry], table: HourTable, done: Repriced, posit
         key = (value, places_)
         out = rate.get(key)
         if out is None:
-            exact = Decimal(value).scaleb(-4)
-            out = rate[key] = exact.quantize(Decimal(1).scaleb(-places_))
+            out = rate[key] = rate_decimal(value, places_)
         return out
 
     def amount(value: int) -> Decimal:
@@ -309,12 +308,34 @@ def apply_to(hours: Sequence[HourEntry], table: HourTable, done: Repriced, posit
         hours[i].kept = True
 
 
+def set_row(hour: HourEntry, table: HourTable, i: int) -> None:
+    """Set on `hour` the prices, `priced_at` and `kept` of row `i` of `table`, as
+    stored: what writing the row back writes (`HourTable.written`)."""
+    p = table.prices
+    cs, bs = int(p.cost_source[i]), int(p.billing_source[i])
+    hour.cost = cents_decimal(int(p.cost[i]))
+    hour.cost_rate = rate_decimal(int(p.cost_rate[i]), int(p.cost_places[i])) if cs else None
+    hour.cost_rate_source = SOURCES[cs]
+    hour.revenue = cents_decimal(int(p.revenue[i]))
+    hour.billing_rate = (
+        rate_decimal(int(p.billing_rate[i]), int(p.billing_places[i])) if bs else None
+    )
+    hour.billing_rate_source = SOURCES[bs]
+    hour.priced_at = int(table.priced_at[i])
+    hour.kept = bool(table.kept[i])
+
+
 def _extend(names: list[str], more: Iterable[str | None]) -> None:
     known = set(names)
     for name in more:
         if name is not None and name not in known:
             known.add(name)
             names.append(name)
+
+
+def rate_decimal(value: int, places: int) -> Decimal:
+    """A rate (x RATE_SCALE) as written with `places` places."""
+    return Decimal(value).scaleb(-4).quantize(Decimal(1).scaleb(-places))
 
 
 def cents_decimal(value: int) -> Decimal:

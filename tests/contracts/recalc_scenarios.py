@@ -1,4 +1,6 @@
-"""Event sequences of the worked examples (examples.md), with random ids."""
+"""Event sequences of the worked examples (examples.md), with random ids, and the
+stream each event goes to (as the ledger files it). Shared by the recalc contract,
+unit and integration tests."""
 
 from __future__ import annotations
 
@@ -24,6 +26,35 @@ from shared.events import (
 )
 
 Item = EventData | tuple[EventData, str]
+
+_STREAM_FIELDS = (
+    ("project_id", "project"),
+    ("user_id", "user"),
+    ("company_id", "company"),
+    ("role_id", "role"),
+)
+
+
+def stream_of(data: EventData, project: str | None = None) -> str:
+    """The stream an event belongs to (events.md); `project` for task/hour/record events."""
+    if project is not None:
+        return f"project-{project}"
+    if data.event_type == "RatesSet":
+        level = getattr(data, "level")  # noqa: B009
+        field = {
+            "role": "role_id",
+            "user": "user_id",
+            "company_role": "company_id",
+            "project_role": "project_id",
+        }[level]
+        return f"{field.removesuffix('_id')}-{getattr(data, field)}"
+    if data.event_type == "FinancesRecalculationRequested":
+        return f"project-{getattr(data, 'project_ids')[0]}"  # noqa: B009
+    for field, prefix in _STREAM_FIELDS:
+        value = getattr(data, field, None)
+        if value is not None:
+            return f"{prefix}-{value}"
+    raise ValueError(f"no stream for {data!r}")
 
 
 def rid(prefix: str) -> str:

@@ -15,7 +15,7 @@ Rules: docs/rules.md#r6, #r7.3, #r10.9.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -272,7 +272,6 @@ def _amount(memo: dict[Decimal, int], value: Decimal, scale: int) -> int:
 def apply_to(hours: Sequence[HourEntry], table: HourTable, done: Repriced, position: int) -> None:
     """Set on the entries (rows of `table`, by `seq`, from `from_entries`) what a
     recalculation of the table did, as `pricing.price_hour` would have."""
-    p = table.prices
     rate: dict[tuple[int, int], Decimal] = {}
     cents: dict[int, Decimal] = {}
 
@@ -290,16 +289,7 @@ def apply_to(hours: Sequence[HourEntry], table: HourTable, done: Repriced, posit
         return out
 
     for i in np.flatnonzero(done.changed).tolist():
-        hour = hours[i]
-        cs, bs = int(p.cost_source[i]), int(p.billing_source[i])
-        hour.cost = amount(int(p.cost[i]))
-        hour.cost_rate = rate_value(int(p.cost_rate[i]), int(p.cost_places[i])) if cs else None
-        hour.cost_rate_source = SOURCES[cs]
-        hour.revenue = amount(int(p.revenue[i]))
-        hour.billing_rate = (
-            rate_value(int(p.billing_rate[i]), int(p.billing_places[i])) if bs else None
-        )
-        hour.billing_rate_source = SOURCES[bs]
+        _set_prices(hours[i], table.prices, i, rate_value, amount)
     for i in np.flatnonzero(done.again).tolist():
         hour = hours[i]
         hour.priced_at = position
@@ -311,18 +301,27 @@ def apply_to(hours: Sequence[HourEntry], table: HourTable, done: Repriced, posit
 def set_row(hour: HourEntry, table: HourTable, i: int) -> None:
     """Set on `hour` the prices, `priced_at` and `kept` of row `i` of `table`, as
     stored: what writing the row back writes (`HourTable.written`)."""
-    p = table.prices
-    cs, bs = int(p.cost_source[i]), int(p.billing_source[i])
-    hour.cost = cents_decimal(int(p.cost[i]))
-    hour.cost_rate = rate_decimal(int(p.cost_rate[i]), int(p.cost_places[i])) if cs else None
-    hour.cost_rate_source = SOURCES[cs]
-    hour.revenue = cents_decimal(int(p.revenue[i]))
-    hour.billing_rate = (
-        rate_decimal(int(p.billing_rate[i]), int(p.billing_places[i])) if bs else None
-    )
-    hour.billing_rate_source = SOURCES[bs]
+    _set_prices(hour, table.prices, i, rate_decimal, cents_decimal)
     hour.priced_at = int(table.priced_at[i])
     hour.kept = bool(table.kept[i])
+
+
+def _set_prices(
+    hour: HourEntry,
+    p: Priced,
+    i: int,
+    rate: Callable[[int, int], Decimal],
+    cents: Callable[[int], Decimal],
+) -> None:
+    """Both prices of row `i` on `hour` (`rate` and `cents` turn the scaled integers
+    into the Decimals the scalar path holds)."""
+    cs, bs = int(p.cost_source[i]), int(p.billing_source[i])
+    hour.cost = cents(int(p.cost[i]))
+    hour.cost_rate = rate(int(p.cost_rate[i]), int(p.cost_places[i])) if cs else None
+    hour.cost_rate_source = SOURCES[cs]
+    hour.revenue = cents(int(p.revenue[i]))
+    hour.billing_rate = rate(int(p.billing_rate[i]), int(p.billing_places[i])) if bs else None
+    hour.billing_rate_source = SOURCES[bs]
 
 
 def _extend(names: list[str], more: Iterable[str | None]) -> None:

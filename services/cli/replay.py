@@ -20,7 +20,9 @@ def configure_main(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="make the rebuild the live projection (workers pause meanwhile)",
     )
-    parser.add_argument("--batch", type=int, default=50_000, help="events per read")
+    parser.add_argument(
+        "--batch", type=int, default=50_000, help="log positions per read (a window of the log)"
+    )
     parser.add_argument(
         "--jobs",
         type=int,

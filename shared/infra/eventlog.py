@@ -154,11 +154,13 @@ def decode_history_row(row: Sequence[Any]) -> RecordedEvent | HoursLoggedAt:
     return decode_row(row)
 
 
-#: A page of the history of some streams: the events in ($1, $2] of the streams $3, at
-#: most $4 of them, in position order, as `decode_history_row` reads them.
-HISTORY_PAGE_SQL = (
+#: A window of the history of some streams: the events in ($1, $2] of the streams $3,
+#: in position order, as `decode_history_row` reads them. A window of positions, not a
+#: page of events (`LIMIT`): the planner's bitmap scan of a page read every position
+#: from $1 to the end of the log and sorted the rows it kept, for every page.
+HISTORY_WINDOW_SQL = (
     f"SELECT {_HISTORY_COLUMNS} FROM events WHERE position > $1 AND position <= $2"
-    " AND stream = ANY($3::text[]) ORDER BY position LIMIT $4"
+    " AND stream = ANY($3::text[]) ORDER BY position"
 )
 
 

@@ -32,7 +32,7 @@ class ShardJob:
     schema: str
     streams: tuple[str, ...]  # the project streams of this shard
     upto: int
-    batch: int
+    batch: int  # log positions per read (a window: `eventlog.HISTORY_WINDOW_SQL`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,7 +122,8 @@ async def rebuild_shard(conn: Any, job: ShardJob) -> tuple[FinanceBook, ShardRes
     gc.disable()
     try:
         while streams and after < job.upto:
-            rows = await conn.fetch(eventlog.HISTORY_PAGE_SQL, after, job.upto, streams, job.batch)
+            until = min(after + job.batch, job.upto)
+            rows = await conn.fetch(eventlog.HISTORY_WINDOW_SQL, after, until, streams)
             for row in rows:
                 try:
                     event = decode(row)
@@ -132,9 +133,7 @@ async def rebuild_shard(conn: Any, job: ShardJob) -> tuple[FinanceBook, ShardRes
                 except Exception as exc:
                     _fail(book, row[2], row_target(row), failed, exc)
             events += len(rows)
-            if len(rows) < job.batch:
-                break
-            after = rows[-1][0]
+            after = until
     finally:
         if collecting:
             gc.enable()
@@ -162,7 +161,7 @@ async def rebuild_shard(conn: Any, job: ShardJob) -> tuple[FinanceBook, ShardRes
 
 
 def row_target(row: Any) -> str | None:
-    """The project a task move (a row of `eventlog.HISTORY_PAGE_SQL`) moves into, else
+    """The project a task move (a row of `eventlog.HISTORY_WINDOW_SQL`) moves into, else
     None."""
     if row[4] != "TaskMoved":
         return None

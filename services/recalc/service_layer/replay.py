@@ -77,10 +77,36 @@ class Replayer:
         self.report = Report()
 
     async def create_next(self, conn: Any) -> None:
+        """The empty schema `projection_next`, with the live tables' columns and indexes
+        but not their stored generated columns (`complete_next` adds those)."""
         await conn.execute(f"DROP SCHEMA IF EXISTS {NEXT} CASCADE")
         await conn.execute(f"CREATE SCHEMA {NEXT}")
         for table in TABLES:
             await conn.execute(f"CREATE TABLE {NEXT}.{table} (LIKE {LIVE}.{table} INCLUDING ALL)")
+            deferred = await _deferrable_columns(conn, table)
+            if deferred:
+                drops = ", ".join(f"DROP COLUMN {name}" for name, _, _ in deferred)
+                await conn.execute(f"ALTER TABLE {NEXT}.{table} {drops}")
+
+    async def complete_next(self, conn: Any) -> None:
+        """Add to `projection_next` the stored generated columns `create_next` left out
+        (one rewrite of each table), so that it can become the live schema."""
+        for table in TABLES:
+            present = {
+                r["attname"]
+                for r in await conn.fetch(
+                    "SELECT attname FROM pg_attribute WHERE attrelid = $1::regclass"
+                    " AND attnum > 0 AND NOT attisdropped",
+                    f"{NEXT}.{table}",
+                )
+            }
+            missing = [c for c in await _deferrable_columns(conn, table) if c[0] not in present]
+            if missing:
+                adds = ", ".join(
+                    f"ADD COLUMN {name} {kind} GENERATED ALWAYS AS ({expression}) STORED"
+                    for name, kind, expression in missing
+                )
+                await conn.execute(f"ALTER TABLE {NEXT}.{table} {adds}")
 
     async def rebuild(self, conn: Any) -> Report:
         """Replay the whole log into `projection_next` (live reads keep working)."""
@@ -151,6 +177,7 @@ class Replayer:
         """Catch the rebuild up to the head and make it the live schema. Workers are
         excluded meanwhile; finance messages the live workers have not published yet
         (their projects lag behind the head) are published here, once."""
+        await self.complete_next(conn)  # before the lock: workers go on meanwhile
         async with conn.transaction():
             await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", SWAP_LOCK)
             head = await eventlog.head(conn)
@@ -214,6 +241,25 @@ class Replayer:
                 await conn.execute(
                     f"DELETE FROM {NEXT}.{table} WHERE project_id = ANY($1::text[])", ids
                 )
+
+
+async def _deferrable_columns(conn: Any, table: str) -> list[tuple[str, str, str]]:
+    """(name, type, expression) of the live `table`'s stored generated columns that no
+    index reads, in column order. They are functions of the row's other columns that
+    only the worker's loads read (the hours' columnar form, migration 0009): a rebuild
+    is written and compared without them, and computing them on every row was a third
+    of PostgreSQL's time of a replay's COPY of hours (docs/decisions.md)."""
+    rows = await conn.fetch(
+        "SELECT a.attname, format_type(a.atttypid, a.atttypmod) AS kind,"
+        " pg_get_expr(d.adbin, d.adrelid) AS expression"
+        " FROM pg_attribute a JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum"
+        " WHERE a.attrelid = $1::regclass AND a.attgenerated = 's' AND NOT a.attisdropped"
+        " AND NOT EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = a.attrelid"
+        "  AND (a.attnum = ANY(i.indkey) OR i.indexprs IS NOT NULL OR i.indpred IS NOT NULL))"
+        " ORDER BY a.attnum",
+        f"{LIVE}.{table}",
+    )
+    return [(r["attname"], r["kind"], r["expression"]) for r in rows]
 
 
 async def _sleep(seconds: float) -> None:

@@ -1,5 +1,6 @@
 """How `tally replay` writes its rebuild: hours and expenses in COPY's text format (in
-binary when a text value would need escaping)."""
+binary when a text value would need escaping), and the hours' stored generated columns
+left out of `projection_next` until a swap needs them."""
 
 from __future__ import annotations
 
@@ -7,10 +8,46 @@ import asyncpg
 import pytest
 from audit_kit import AuditLog
 
-from services.recalc.service_layer.replay import NEXT, Replayer
+from services.recalc.service_layer.replay import LIVE, NEXT, Replayer
 from shared.infra.db import plain_dsn
 
 pytestmark = pytest.mark.integration
+
+GENERATED = ("project_key", "owner_key", "cost_x", "revenue_x", "cost_rate_x", "packed")
+
+
+async def _generated(conn: asyncpg.Connection, schema: str) -> set[str]:
+    rows = await conn.fetch(
+        "SELECT attname FROM pg_attribute WHERE attrelid = $1::regclass"
+        " AND attgenerated = 's' AND NOT attisdropped",
+        f"{schema}.hours",
+    )
+    return {r["attname"] for r in rows}
+
+
+async def test_generated_columns_come_with_the_swap_equal_to_the_live_ones(
+    audit_log: AuditLog,
+) -> None:
+    conn = await asyncpg.connect(plain_dsn(audit_log.url))
+    try:
+        replayer = Replayer(batch=4)
+        await replayer.rebuild(conn)
+        assert set(GENERATED) <= await _generated(conn, LIVE)
+        assert await _generated(conn, NEXT) == set()
+        assert (await replayer.compare(conn, wait_seconds=0)).differences == {}
+        await replayer.complete_next(conn)
+        assert await _generated(conn, NEXT) == await _generated(conn, LIVE)
+        await replayer.complete_next(conn)  # nothing left to add
+        columns = sorted(await _generated(conn, LIVE))
+        count = await conn.fetchval(f"SELECT count(*) FROM {LIVE}.hours")
+        assert count > 0
+        equal = " AND ".join(f"a.{c} IS NOT DISTINCT FROM b.{c}" for c in columns)
+        same = await conn.fetchval(
+            f"SELECT count(*) FROM {LIVE}.hours a JOIN {NEXT}.hours b USING (hour_id) WHERE {equal}"
+        )
+        assert same == count
+    finally:
+        await conn.close()
 
 
 @pytest.mark.parametrize("description", ["tab\there", "two\nlines", "back\\slash", "cr\rhere"])

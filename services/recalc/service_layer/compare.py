@@ -64,22 +64,44 @@ def _load(raw: str | None) -> dict[str, Any] | None:
     return value
 
 
-async def compare(conn: Any, live: str, rebuilt: str) -> dict[str, list[Difference]]:
+def _part(relation: str, key: str, part: tuple[int, int]) -> str:
+    """The rows of `relation` whose key falls in part `index` of `parts` (by a hash of
+    the key: a row and its counterpart in the other schema fall in the same part)."""
+    index, parts = part
+    if parts == 1:
+        return relation
+    return (
+        f"(SELECT * FROM {relation} r WHERE (hashtext(r.{key}) & 2147483647) % {parts} = {index})"
+    )
+
+
+def in_order(differences: list[Difference]) -> list[Difference]:
+    """Differences by table (in `KEYS` order), then by key."""
+    tables = {table: i for i, table in enumerate(KEYS)}
+    return sorted(differences, key=lambda d: (tables[d.table], d.key))
+
+
+async def compare(
+    conn: Any, live: str, rebuilt: str, part: tuple[int, int] = (0, 1)
+) -> dict[str, list[Difference]]:
     """Every row that differs between the two schemas, grouped by project (a line
-    that moved to another project is reported under both)."""
+    that moved to another project is reported under both), in order (`in_order`).
+    `part` = (index, parts) compares only that part of the rows: the parts of one
+    comparison run side by side on connections of their own."""
     out: dict[str, list[Difference]] = defaultdict(list)
     for table, key in KEYS.items():
         columns = await _columns(conn, live, table)
         row_a = ", ".join(f"a.{c}" for c in columns)
         row_b = ", ".join(f"b.{c}" for c in columns)
+        relation_a = _part(_relation(live, table), key, part)
+        relation_b = _part(_relation(rebuilt, table), key, part)
         rows = await conn.fetch(
             f"SELECT coalesce(a.{key}, b.{key}) AS key, a.project_id AS pa, b.project_id AS pb,"
             f" CASE WHEN a.{key} IS NULL THEN NULL ELSE to_jsonb(a)::text END AS a,"
             f" CASE WHEN b.{key} IS NULL THEN NULL ELSE to_jsonb(b)::text END AS b"
-            f" FROM {_relation(live, table)} a FULL JOIN {_relation(rebuilt, table)} b"
+            f" FROM {relation_a} a FULL JOIN {relation_b} b"
             f" ON a.{key} = b.{key}"
             f" WHERE ROW({row_a}) IS DISTINCT FROM ROW({row_b})"
-            f" ORDER BY 1"
         )
         for row in rows:
             a, b = _load(row["a"]), _load(row["b"])
@@ -96,7 +118,7 @@ async def compare(conn: Any, live: str, rebuilt: str) -> dict[str, list[Differen
             difference = Difference(table, str(row["key"]), diff)
             for project_id in {row["pa"], row["pb"]} - {None}:
                 out[str(project_id)].append(difference)
-    return dict(out)
+    return {project_id: in_order(diffs) for project_id, diffs in out.items()}
 
 
 async def behind_projects(conn: Any, live: str, rebuilt: str, position: int) -> set[str]:

@@ -26,7 +26,12 @@ from services.recalc.adapters.pg_projections import SWAP_LOCK
 from services.recalc.adapters.store import ProjectionStore
 from services.recalc.domain.finance_book import FinanceBook
 from services.recalc.service_layer.asof import reference_as_of
-from services.recalc.service_layer.compare import Difference, behind_projects, compare
+from services.recalc.service_layer.compare import (
+    Difference,
+    behind_projects,
+    compare,
+    in_order,
+)
 from services.recalc.service_layer.replay_copy import copy_projects
 from services.recalc.service_layer.replay_shard import (
     ShardJob,
@@ -161,17 +166,32 @@ class Replayer:
                 break
             await _sleep(0.2)
         self.report.behind = sorted(behind)
-        async with conn.transaction():
-            # Each table is one hash full join of both schemas; with the default
-            # work_mem the hours' spill to temporary files in batches.
-            await conn.execute(f"SET LOCAL work_mem = '{COMPARE_WORK_MEM}'")
-            differences = await compare(conn, LIVE, NEXT)
+        if self.jobs == 1 or self.dsn is None:
+            differences = await _compare_part(conn, (0, 1))
+        else:  # one part of the rows a connection (and a core) each
+            parts = await asyncio.gather(
+                *(self._compare_apart((i, self.jobs)) for i in range(self.jobs))
+            )
+            merged: dict[str, list[Difference]] = {}
+            for part in parts:
+                for project_id, diffs in part.items():
+                    merged.setdefault(project_id, []).extend(diffs)
+            differences = {pid: in_order(diffs) for pid, diffs in merged.items()}
         self.report.differences = {
             pid: diffs
             for pid, diffs in differences.items()
             if pid not in behind and pid not in self.report.unpriceable
         }
         return self.report
+
+    async def _compare_apart(self, part: tuple[int, int]) -> dict[str, list[Difference]]:
+        import asyncpg
+
+        conn = await asyncpg.connect(self.dsn)
+        try:
+            return await _compare_part(conn, part)
+        finally:
+            await conn.close()
 
     async def swap(self, conn: Any) -> str:
         """Catch the rebuild up to the head and make it the live schema. Workers are
@@ -241,6 +261,14 @@ class Replayer:
                 await conn.execute(
                     f"DELETE FROM {NEXT}.{table} WHERE project_id = ANY($1::text[])", ids
                 )
+
+
+async def _compare_part(conn: Any, part: tuple[int, int]) -> dict[str, list[Difference]]:
+    async with conn.transaction():
+        # Each table is one hash full join of both schemas; with the default
+        # work_mem the hours' spill to temporary files in batches.
+        await conn.execute(f"SET LOCAL work_mem = '{COMPARE_WORK_MEM}'")
+        return await compare(conn, LIVE, NEXT, part)
 
 
 async def _deferrable_columns(conn: Any, table: str) -> list[tuple[str, str, str]]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+from concurrent.futures import ProcessPoolExecutor
 
 from shared.infra.settings import Settings
 
@@ -39,10 +40,20 @@ def configure_main(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    return asyncio.run(run(Settings().require_database_url(), args))
+    database_url = Settings().require_database_url()
+    jobs = getattr(args, "jobs", 1)
+    if jobs > 1:
+        # first: the shards import the pricing core while this process does
+        from services.recalc.service_layer import shard_pool
+
+        with shard_pool.start(jobs) as pool:
+            return asyncio.run(run(database_url, args, pool))
+    return asyncio.run(run(database_url, args))
 
 
-async def run(database_url: str, args: argparse.Namespace) -> int:
+async def run(
+    database_url: str, args: argparse.Namespace, pool: ProcessPoolExecutor | None = None
+) -> int:
     import asyncpg
 
     from services.recalc.service_layer.replay import Replayer
@@ -53,7 +64,7 @@ async def run(database_url: str, args: argparse.Namespace) -> int:
         replayer = Replayer(
             batch=args.batch, jobs=getattr(args, "jobs", 1), dsn=plain_dsn(database_url)
         )
-        report = await replayer.rebuild(conn)
+        report = await replayer.rebuild(conn, pool)
         print(
             f"replayed {report.events} events up to position {report.position}"
             f" in {report.read_seconds:.2f}s ({report.events_per_second:,.0f} events/s);"

@@ -13,7 +13,6 @@ transaction, and workers drop their caches (`Advancer._fence_swap`).
 from __future__ import annotations
 
 import asyncio
-import multiprocessing
 import time
 from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor
@@ -25,6 +24,7 @@ from services.recalc.adapters.outbox import append_outcomes
 from services.recalc.adapters.pg_projections import SWAP_LOCK
 from services.recalc.adapters.store import ProjectionStore
 from services.recalc.domain.finance_book import FinanceBook
+from services.recalc.service_layer import shard_pool
 from services.recalc.service_layer.asof import reference_as_of
 from services.recalc.service_layer.compare import (
     Difference,
@@ -36,7 +36,6 @@ from services.recalc.service_layer.replay_copy import copy_projects
 from services.recalc.service_layer.replay_shard import (
     ShardJob,
     plan,
-    ready,
     rebuild_shard,
     run_shard,
 )
@@ -113,17 +112,17 @@ class Replayer:
                 )
                 await conn.execute(f"ALTER TABLE {NEXT}.{table} {adds}")
 
-    async def rebuild(self, conn: Any) -> Report:
-        """Replay the whole log into `projection_next` (live reads keep working)."""
+    async def rebuild(self, conn: Any, pool: ProcessPoolExecutor | None = None) -> Report:
+        """Replay the whole log into `projection_next` (live reads keep working), in
+        `pool` (`shard_pool.start(jobs)`, left running) or in a pool of its own."""
         if self.jobs == 1:
             return await self._rebuild(conn, None)
-        # The shard processes start (and import) while the schema is made and the
-        # streams are dealt: a spawned interpreter takes about as long as those.
-        context = multiprocessing.get_context("spawn")  # a fork would inherit the loop
-        with ProcessPoolExecutor(max_workers=self.jobs, mp_context=context) as pool:
-            for _ in range(self.jobs):
-                pool.submit(ready)
+        if pool is not None:
             return await self._rebuild(conn, pool)
+        # The shard processes start (and import) while the schema is made and the
+        # streams are dealt.
+        with shard_pool.start(self.jobs) as own:
+            return await self._rebuild(conn, own)
 
     async def _rebuild(self, conn: Any, pool: ProcessPoolExecutor | None) -> Report:
         await self.create_next(conn)

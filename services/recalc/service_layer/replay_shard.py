@@ -216,11 +216,6 @@ async def _run(job: ShardJob) -> ShardResult:
         await conn.close()
 
 
-def ready() -> None:
-    """Nothing: submitted first, it makes a shard process start and import this module
-    while the parent still plans (replay.py)."""
-
-
 def run_shard(job: ShardJob) -> ShardResult:
     """The entry point of a shard process (short-lived: no cyclic collection)."""
     gc.disable()

@@ -240,11 +240,23 @@ class FinanceBook:
         if project_id is not None:
             self._log_quietly(project_id, event.position, event.data)
 
+    def log_bare(self, stream: str, position: int, data: LoggedHours) -> None:
+        """`log_hours` of the event at `position` of `stream`, given apart (a replay
+        reads three quarters of its events this way: no tuple is made to hold them)."""
+        if not self.quiet or self.observer is not None:
+            raise ValueError("a bare HoursLogged event is for a quiet book without observer")
+        project_id = project_of_stream(stream)
+        if project_id is not None:
+            self._log_quietly(project_id, position, data)
+
     def _log_quietly(self, project_id: str, position: int, data: HoursLogged | LoggedHours) -> None:
-        """A quiet book's `HoursLogged`: priced by the project's kept pricer."""
+        """A quiet book's `HoursLogged`: priced by the project's kept pricer. Nothing
+        tracks the entry as changed: a quiet book's states are read whole."""
         state = self.projects.get(project_id)
         if state is not None:
-            line_handlers.log_hour(self._pricer(project_id, state, position), state, data, position)
+            line_handlers.log_hour(
+                self._pricer(project_id, state, position), state, data, position, tracked=False
+            )
 
     def apply_stored(self, event: RecordedEvent | HoursLoggedAt) -> list[EventData]:
         """`apply`, or `log_hours` for a bare event."""

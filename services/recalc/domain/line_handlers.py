@@ -51,11 +51,18 @@ def hours_logged(step: Step, state: ProjectState, data: HoursLogged) -> None:
 
 
 def log_hour(
-    pricer: Pricer, state: ProjectState, data: HoursLogged | LoggedHours, position: int
+    pricer: Pricer,
+    state: ProjectState,
+    data: HoursLogged | LoggedHours,
+    position: int,
+    *,
+    tracked: bool = True,
 ) -> HourEntry:
     """`hours_logged` with a given pricer: one made at `position`, or at an earlier
     position of the same project with no reference, project or task change since (it
-    answers as one made at `position` would; a quiet book reuses it, finance_book.py)."""
+    answers as one made at `position` would; a quiet book reuses it, finance_book.py).
+    Not `tracked`: the entry is not marked as changed (a state nobody writes changes
+    of)."""
     task = state.tasks.get(data.task_id) if data.task_id is not None else None
     hour = HourEntry(  # positional: a replay makes one per entry of the log
         data.hour_id,  # hour_id
@@ -76,7 +83,10 @@ def log_hour(
     )
     price_hour(pricer, task, hour, cost_only=False)
     hour.priced_at = position
-    state.put_hour(hour)
+    if tracked:
+        state.put_hour(hour)
+    else:
+        state.put_hour_untracked(hour)
     return hour
 
 

@@ -288,6 +288,15 @@ class ProjectState:
         self._hour_t.change(hour.hour_id)
         self._hour_full.add(hour.hour_id)
 
+    def put_hour_untracked(self, hour: HourEntry) -> None:
+        """`put_hour` without marking the entry as changed (a quiet book's states are
+        read whole, never by their changes: tracking was a tenth of a replay's apply)."""
+        old = self.hours.get(hour.hour_id)
+        if old is not None:
+            self.account_hour(old, -1)
+        self.hours[hour.hour_id] = hour
+        self.account_hour(hour, 1)
+
     def pop_hour(self, hour_id: str) -> HourEntry | None:
         hour = self.hours.pop(hour_id, None)
         if hour is not None:

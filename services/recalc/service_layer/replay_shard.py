@@ -23,6 +23,7 @@ from services.recalc.service_layer.asof import reference_as_of
 from services.recalc.service_layer.isolation import describe
 from services.recalc.service_layer.replay_copy import copy_projects
 from shared.events import HoursLoggedAt, RecordedEvent, TaskMoved, project_of_stream
+from shared.events.trusted import logged_hours
 from shared.infra import eventlog
 
 #: What a project costs a shard beyond its events, in events: its pricers' memos are
@@ -123,6 +124,7 @@ async def rebuild_shard(conn: Any, job: ShardJob) -> tuple[FinanceBook, ShardRes
     streams = list(job.streams)
     after, events = 0, 0
     apply, decode = book.apply_stored, eventlog.decode_history_row
+    log, fields_of = book.log_bare, logged_hours
     # A replay only allocates (the book lives to the end): the cyclic collector would
     # walk millions of live lines again and again and find no garbage.
     collecting = gc.isenabled()
@@ -133,6 +135,11 @@ async def rebuild_shard(conn: Any, job: ShardJob) -> tuple[FinanceBook, ShardRes
             rows = await conn.fetch(eventlog.HISTORY_WINDOW_SQL, after, until, streams)
             for row in rows:
                 try:
+                    if row[1] is None and not failed:  # a bare HoursLogged (eventlog.py)
+                        fields = fields_of(row[6])
+                        if fields is not None:
+                            log(row[2], row[0], fields)
+                            continue
                     event = decode(row)
                     if failed and _blocked(event, failed, book):
                         continue

@@ -1,6 +1,6 @@
 """How `tally replay` writes its rebuild: hours and expenses in COPY's text format (in
 binary when a text value would need escaping), and the hours' stored generated columns
-left out of `projection_next` until a swap needs them."""
+and the tables' indexes left out of `projection_next` until a swap needs them."""
 
 from __future__ import annotations
 
@@ -25,7 +25,16 @@ async def _generated(conn: asyncpg.Connection, schema: str) -> set[str]:
     return {r["attname"] for r in rows}
 
 
-async def test_generated_columns_come_with_the_swap_equal_to_the_live_ones(
+async def _indexes(conn: asyncpg.Connection, schema: str) -> list[tuple[str, str, str]]:
+    """(table, index, definition without the schema) of every index, keys included."""
+    rows = await conn.fetch(
+        "SELECT tablename, indexname, indexdef FROM pg_indexes WHERE schemaname = $1 ORDER BY 1, 2",
+        schema,
+    )
+    return [(r[0], r[1], r[2].replace(f" {schema}.", " ")) for r in rows]
+
+
+async def test_generated_columns_and_indexes_come_with_the_swap_as_the_live_ones(
     audit_log: AuditLog,
 ) -> None:
     conn = await asyncpg.connect(plain_dsn(audit_log.url))
@@ -35,9 +44,13 @@ async def test_generated_columns_come_with_the_swap_equal_to_the_live_ones(
         assert set(GENERATED) <= await _generated(conn, LIVE)
         assert await _generated(conn, NEXT) == set()
         assert (await replayer.compare(conn, wait_seconds=0)).differences == {}
+        assert await _indexes(conn, NEXT) == []
         await replayer.complete_next(conn)
         assert await _generated(conn, NEXT) == await _generated(conn, LIVE)
+        assert await _indexes(conn, NEXT) == await _indexes(conn, LIVE)
+        assert len(await _indexes(conn, LIVE)) >= 9
         await replayer.complete_next(conn)  # nothing left to add
+        assert await _indexes(conn, NEXT) == await _indexes(conn, LIVE)
         columns = sorted(await _generated(conn, LIVE))
         count = await conn.fetchval(f"SELECT count(*) FROM {LIVE}.hours")
         assert count > 0

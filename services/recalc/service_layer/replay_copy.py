@@ -3,17 +3,17 @@
 `tally replay` fills `projection_next` from empty, so there is nothing to upsert or
 delete: every row goes in once, from the same column descriptions as the worker's
 writes (`adapters.projection_rows`). Hours and expenses go in COPY's text format
-(`copy_text`): asyncpg's binary encoding of a `Decimal` cost about 0.8 µs, most of
-a replay's write of hour rows (five amounts each). The other tables, and any rows
-whose text would need escaping, go through `copy_records_to_table` (binary COPY).
+(`copy_text`, in pieces of `CHUNK` rows): asyncpg's binary encoding of a `Decimal`
+cost about 0.8 µs, most of a replay's write of hour rows (five amounts each). The
+other tables, and any rows whose text would need escaping, go through
+`copy_records_to_table` (binary COPY).
 """
 
 from __future__ import annotations
 
-import io
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from datetime import date
-from operator import attrgetter
+from operator import attrgetter, itemgetter
 from typing import Any
 
 from services.recalc.adapters.projection_rows import (
@@ -185,6 +185,26 @@ def copy_text(rows: Sequence[tuple[Any, ...]], kinds: Sequence[str]) -> bytes | 
     return ("\n".join(map("\t".join, zip(*texts, strict=True))) + "\n").encode()
 
 
+#: Rows a piece of text COPY: the text of a whole shard's hours (str of every amount,
+#: a line per row) held at once grew with the log; a piece is sent while the next is built.
+CHUNK = 20_000
+
+
+def plain_text(rows: Sequence[tuple[Any, ...]], kinds: Sequence[str]) -> bool:
+    """No text column of `rows` holds a value that COPY's text format would escape."""
+    return all(
+        _plain(list(map(itemgetter(i), rows))) for i, kind in enumerate(kinds) if kind == "text"
+    )
+
+
+async def _pieces(rows: Sequence[tuple[Any, ...]], kinds: Sequence[str]) -> AsyncIterator[bytes]:
+    for start in range(0, len(rows), CHUNK):
+        text = copy_text(rows[start : start + CHUNK], kinds)
+        if text is None:  # plain_text was asked first
+            raise ValueError("a text value needs an escape")
+        yield text
+
+
 async def copy_projects(
     conn: Any, schema: str, book: FinanceBook, project_ids: Iterable[str], position: int
 ) -> int:
@@ -195,10 +215,9 @@ async def copy_projects(
         if not rows:
             continue
         kinds = TEXT_KINDS.get(table)
-        text = None if kinds is None else copy_text(rows, kinds)
-        if text is not None:
+        if kinds is not None and plain_text(rows, kinds):
             await conn.copy_to_table(
-                table, schema_name=schema, columns=COLUMNS[table], source=io.BytesIO(text)
+                table, schema_name=schema, columns=COLUMNS[table], source=_pieces(rows, kinds)
             )
         else:
             await conn.copy_records_to_table(

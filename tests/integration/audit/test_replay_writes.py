@@ -8,6 +8,7 @@ import asyncpg
 import pytest
 from audit_kit import AuditLog
 
+from services.recalc.service_layer import replay_copy
 from services.recalc.service_layer.replay import LIVE, NEXT, Replayer
 from shared.infra.db import plain_dsn
 
@@ -91,5 +92,20 @@ async def test_text_needing_escapes_is_written_in_binary(
             f"SELECT description FROM {NEXT}.expenses WHERE expense_id = 'x9'"
         )
         assert stored == description
+    finally:
+        await conn.close()
+
+
+async def test_text_goes_in_pieces(audit_log: AuditLog, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(replay_copy, "CHUNK", 2)
+    conn = await asyncpg.connect(plain_dsn(audit_log.url))
+    try:
+        replayer = Replayer(batch=4)
+        await replayer.rebuild(conn)
+        assert (await replayer.compare(conn, wait_seconds=0)).differences == {}
+        for table in ("hours",):
+            count = await conn.fetchval(f"SELECT count(*) FROM {NEXT}.{table}")
+            assert count > replay_copy.CHUNK
+            assert count == await conn.fetchval(f"SELECT count(*) FROM {LIVE}.{table}")
     finally:
         await conn.close()

@@ -16,8 +16,17 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from shared.infra import health
 from shared.infra.db import http_engine
 from shared.infra.http import Guard, install_error_handlers
+from shared.infra.openapi import install_openapi
 from shared.infra.revocation import RevokedTokens
 from shared.infra.settings import Settings
+
+DESCRIPTION = (
+    "Tally, the event-sourced system of record of project finances. Post facts to"
+    " `POST /v1/events`; read each project's finances, tasks, hour entries and billing"
+    " records, live or `as_of` any log position. Every route but the health checks needs"
+    " a bearer token (`tally token create`); its scopes say what it may do. Errors have"
+    ' one shape: `{"error": {"code", "message", "event_index"?, "field"?}}`.'
+)
 
 #: A part of a process: set up on start (state on `app.state`), torn down on stop.
 Part = Callable[[FastAPI, Settings, AsyncEngine], AbstractAsyncContextManager[None]]
@@ -44,6 +53,7 @@ def compose_app(
             yield
 
     app = FastAPI(title=title, version="1", lifespan=lifespan)
+    install_openapi(app, DESCRIPTION)
     install_error_handlers(app)
     app.add_middleware(Guard)  # X-Request-Id; no unhandled error answers plain text
     app.state.token_secret = settings.require_token_keys()  # the current and previous

@@ -17,6 +17,8 @@ import orjson
 from fastapi import Depends, FastAPI, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -59,6 +61,51 @@ EventTypeName = Annotated[
     str | None,
     Query(min_length=1, max_length=100, pattern=r"^[A-Za-z][A-Za-z0-9_]*$", description="a type"),
 ]
+
+
+# --- the error shape, as OpenAPI shows it -----------------------------------------
+
+
+class ErrorDetail(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    code: str = Field(description="what went wrong, for programs (docs/contract.md#errors)")
+    message: str = Field(description="what went wrong, for people")
+    event_index: int | None = Field(None, description="the event of the batch at fault")
+    field: str | None = Field(None, description="the field at fault, as `data.periods[1]`")
+    request_id: str | None = Field(None, description="of an unexpected error, to find it logged")
+
+
+class ErrorBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    error: ErrorDetail
+
+
+_ERROR_TEXT = {
+    400: "the body is not JSON, or a key repeats",
+    401: "no bearer token, or a bad, expired or revoked one",
+    403: "the token lacks a scope this needs",
+    404: "nothing by that id (as of that position)",
+    405: "the path does not serve this method (`Allow` names those it does)",
+    409: "refused by a rule (R9), or not caught up yet",
+    413: "the body is too large",
+    415: "the body is not declared JSON",
+    422: "a field, a parameter or the batch is invalid",
+    503: "the database is unavailable: retry later",
+}
+
+
+def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """`responses=` of a route: the error statuses it may answer, in the one shape."""
+    return {s: {"model": ErrorBody, "description": _ERROR_TEXT[s]} for s in statuses}
+
+
+#: OpenAPI's "Authorize": the token checks themselves are `authenticate`'s
+bearer = HTTPBearer(
+    auto_error=False,
+    scheme_name="bearer",
+    description="a token from `tally token create` (its scopes say what it may do)",
+)
+Bearer = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 
 
 class ApiError(Exception):
@@ -167,18 +214,18 @@ async def not_revoked(request: Request, who: Principal) -> Principal:
     return who
 
 
-async def principal(request: Request) -> Principal:
+async def principal(request: Request, _: Bearer) -> Principal:
     """The caller, from `Authorization: Bearer …`; 401 when missing, bad or revoked."""
     return await not_revoked(request, authenticate(request))
 
 
-def require(*scopes: str) -> Callable[[Request], Awaitable[Principal]]:
+def require(*scopes: str) -> Callable[..., Awaitable[Principal]]:
     """Dependency: the caller, who must hold `scopes[0]` or another of `scopes` (403
     otherwise). The cheap checks come first: signature, expiry, scope, then revocation
     (so a revoked token lacking the scope is a 403, refused all the same)."""
     assert scopes
 
-    async def check(request: Request) -> Principal:
+    async def check(request: Request, _: Bearer) -> Principal:
         who = authenticate(request)
         if not any(who.has(scope) for scope in scopes):
             wanted = " or ".join(repr(scope) for scope in scopes)

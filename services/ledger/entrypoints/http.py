@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.ledger.domain.appends import Appended, Pending
@@ -26,9 +26,19 @@ from services.ledger.entrypoints.parsing import (
     read_json,
     schema_error,
 )
+from services.ledger.entrypoints.schemas import (
+    Appended as AppendedBody,
+)
+from services.ledger.entrypoints.schemas import (
+    BulkRecalculateBody,
+    EventPage,
+    RecalculateBody,
+    RecalculationAccepted,
+    RecalculationsAccepted,
+)
 from services.ledger.service_layer.group_commit import GroupCommit
 from shared.events import FinancesRecalculationRequested, envelope_dict
-from shared.events.types import Id, RecalcScope
+from shared.events.batch import EventBatch, batch_examples
 from shared.infra.auth import Principal
 from shared.infra.db import raw
 from shared.infra.dberrors import is_database_unavailable
@@ -40,9 +50,11 @@ from shared.infra.http import (
     PathId,
     StreamName,
     database_unavailable,
+    errors,
     json_response,
     require,
 )
+from shared.infra.openapi import request_body
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["ledger"])
@@ -91,7 +103,16 @@ _WRITE_SCOPES = ("events:write", "rates:write", "finance:recalculate")
 caller = require(*_WRITE_SCOPES)
 
 
-@router.post("/v1/events", status_code=201)
+@router.post(
+    "/v1/events",
+    status_code=201,
+    response_model=AppendedBody,
+    responses={
+        200: {"model": AppendedBody, "description": "every event was appended before"},
+        **errors(400, 401, 403, 409, 413, 415, 422, 503),
+    },
+    openapi_extra=request_body(EventBatch, batch_examples()),
+)
 async def post_events(request: Request, who: Annotated[Principal, Depends(caller)]) -> Any:
     """Append a batch of 1 to 1,000 events, all or nothing."""
     state = _state(request)
@@ -105,7 +126,7 @@ async def post_events(request: Request, who: Annotated[Principal, Depends(caller
     return json_response({"events": [r.as_json() for r in results]}, status_code=status)
 
 
-@router.get("/v1/events")
+@router.get("/v1/events", response_model=EventPage, responses=errors(401, 403, 422, 503))
 async def get_events(
     request: Request,
     _: Annotated[Principal, Depends(require("audit:read"))],
@@ -123,17 +144,7 @@ async def get_events(
     return json_response({"events": [envelope_dict(e) for e in events], "next_after": next_after})
 
 
-class _Recalculate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    scope: RecalcScope = "all"
-    event_id: str | None = None
-
-
-class _BulkRecalculate(_Recalculate):
-    project_ids: tuple[Id, ...] = Field(min_length=1, max_length=1000)
-
-
-async def _recalc_body(request: Request, model: type[_Recalculate]) -> _Recalculate:
+async def _recalc_body(request: Request, model: type[RecalculateBody]) -> RecalculateBody:
     body = await read_json(request, _state(request).max_body_bytes)
     try:
         return model.model_validate({} if body is None else body)
@@ -141,7 +152,7 @@ async def _recalc_body(request: Request, model: type[_Recalculate]) -> _Recalcul
         raise schema_error(exc, "", None) from None
 
 
-def _request_id(request: Request, body: _Recalculate) -> uuid.UUID | None:
+def _request_id(request: Request, body: RecalculateBody) -> uuid.UUID | None:
     """The retry key: the body's event_id, else the Idempotency-Key header."""
     given = parse_event_id(body.event_id, None)
     if given is not None:
@@ -156,7 +167,7 @@ def _request_id(request: Request, body: _Recalculate) -> uuid.UUID | None:
 
 
 async def _request_recalculation(
-    request: Request, who: Principal, body: _Recalculate, project_ids: tuple[str, ...]
+    request: Request, who: Principal, body: RecalculateBody, project_ids: tuple[str, ...]
 ) -> list[Appended]:
     given = _request_id(request, body)
     event = FinancesRecalculationRequested(project_ids=project_ids, scope=body.scope)
@@ -168,14 +179,20 @@ async def _request_recalculation(
     return await _append(_state(request), batch, who)
 
 
-@router.post("/v1/projects/{project_id}/recalculate", status_code=202)
+@router.post(
+    "/v1/projects/{project_id}/recalculate",
+    status_code=202,
+    response_model=RecalculationAccepted,
+    responses=errors(400, 401, 403, 404, 409, 413, 415, 422, 503),
+    openapi_extra=request_body(RecalculateBody, required=False),
+)
 async def recalculate_project(
     project_id: PathId,
     request: Request,
     who: Annotated[Principal, Depends(require("finance:recalculate"))],
 ) -> Any:
     """Append a manual recalculation of one project (R6.2)."""
-    body = await _recalc_body(request, _Recalculate)
+    body = await _recalc_body(request, RecalculateBody)
     try:
         results = await _request_recalculation(request, who, body, (project_id,))
     except RuleViolation as exc:
@@ -188,14 +205,20 @@ async def recalculate_project(
     return json_response(out, status_code=202)
 
 
-@router.post("/v1/recalculations", status_code=202)
+@router.post(
+    "/v1/recalculations",
+    status_code=202,
+    response_model=RecalculationsAccepted,
+    responses=errors(400, 401, 403, 409, 413, 415, 422, 503),
+    openapi_extra=request_body(BulkRecalculateBody),
+)
 async def recalculate_projects(
     request: Request,
     who: Annotated[Principal, Depends(require("finance:recalculate"))],
 ) -> Any:
     """Append one manual recalculation per named project (a project named twice once)."""
-    body = await _recalc_body(request, _BulkRecalculate)
-    assert isinstance(body, _BulkRecalculate)
+    body = await _recalc_body(request, BulkRecalculateBody)
+    assert isinstance(body, BulkRecalculateBody)
     try:
         results = await _request_recalculation(request, who, body, body.project_ids)
     except RuleViolation as exc:

@@ -21,13 +21,25 @@ from services.recalc.service_layer import asof
 from services.recalc.service_layer.history import hour_history
 from shared.infra import eventlog
 from shared.infra.db import raw
-from shared.infra.http import ApiError, AsOf, PathId, require
+from shared.infra.http import ApiError, AsOf, PathId, errors, require
 
 __all__ = ["AsOf", "router"]
 
-router = APIRouter(tags=["audit"], dependencies=[Depends(require("audit:read"))])
+router = APIRouter(
+    tags=["audit"],
+    dependencies=[Depends(require("audit:read"))],
+    responses=errors(401, 403, 404, 409, 422, 503),
+)
 
-WaitMs = Annotated[int, Query(ge=0, le=60_000, description="how long to wait for the log")]
+WaitMs = Annotated[
+    int,
+    Query(
+        ge=0,
+        le=60_000,
+        description="a long poll: how long (ms, at most 60 s) to wait for the log to reach"
+        " `as_of`; when it runs out, 409 `not_caught_up`",
+    ),
+]
 
 
 @asynccontextmanager

@@ -30,25 +30,37 @@ from services.recalc.entrypoints.waiting import poll_until
 from services.recalc.service_layer import asof
 from shared.infra.auth import Principal
 from shared.infra.db import raw
-from shared.infra.http import ApiError, MinPosition, PathId, require
+from shared.infra.http import ApiError, Bearer, MinPosition, PathId, errors, require
 
 __all__ = ["money", "rate", "router"]
 
 
-async def _reader_scope(request: Request) -> Principal:
+async def _reader_scope(request: Request, credentials: Bearer) -> Principal:
     # `as_of` is an audit read (audit:read); the live reads need finance:read
     # (docs/contract.md#credentials).
     # Async and awaited: FastAPI would run a plain function in a thread and drop the
     # coroutine it returned, unchecked.
     scope = "audit:read" if "as_of" in request.query_params else "finance:read"
-    return await require(scope)(request)
+    return await require(scope)(request, credentials)
 
 
 router = APIRouter()
-_finance = APIRouter(tags=["finances"], dependencies=[Depends(_reader_scope)])
+_finance = APIRouter(
+    tags=["finances"],
+    dependencies=[Depends(_reader_scope)],
+    responses=errors(401, 403, 404, 409, 422, 503),
+)
 
 
-WaitMs = Annotated[int, Query(ge=0, le=60_000, description="how long to wait for min_position")]
+WaitMs = Annotated[
+    int,
+    Query(
+        ge=0,
+        le=60_000,
+        description="a long poll: how long (ms, at most 60 s) to wait for `min_position`"
+        " (or, with `as_of`, for the log to reach it); when it runs out, 409 `not_caught_up`",
+    ),
+]
 
 
 @asynccontextmanager
